@@ -1,0 +1,43 @@
+# neuralfields: `make demo` runs the main job, `make test` passes the tests and builds the docs.
+# Both create a virtual environment ($(VENV)) and install everything into it from scratch.
+# TORCH_SPEC pins the PyTorch wheel installed first (a local CPU build here); override it, e.g.
+#   make test TORCH_SPEC="torch>=2.4"
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+DEMO_STEPS ?= 300
+
+.PHONY: demo test docs bench clean
+
+$(VENV)/.torch-installed:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install "$(TORCH_SPEC)"
+	touch $@
+
+$(VENV)/.data-installed: $(VENV)/.torch-installed pyproject.toml
+	$(PIP) install -e ".[data,viz]"
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.torch-installed pyproject.toml plugins/neuralfields-example/pyproject.toml
+	$(PIP) install -e ".[dev]" ./plugins/neuralfields-example
+	touch $@
+
+demo: $(VENV)/.data-installed
+	$(VENV)/bin/neuralfields fit camera --size 256 --steps $(DEMO_STEPS) --render-size 1024x1024 --out out/demo
+
+test: $(VENV)/.dev-installed
+	$(PY) -m pytest
+	$(MAKE) docs
+
+docs: $(VENV)/.dev-installed
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+bench: $(VENV)/.dev-installed
+	$(PY) benchmarks/fit_camera.py
+
+clean:
+	rm -rf out docs/_build .pytest_cache .hypothesis

@@ -1,0 +1,48 @@
+"""neuralfields: neural fields (implicit neural representations) in PyTorch.
+
+>>> import neuralfields as nf
+>>> f = nf.Siren(in_features=2, out_features=1, hidden_features=32, hidden_layers=2, seed=0)
+>>> nf.render(f, (8, 8)).shape
+torch.Size([1, 8, 8])
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("neuralfields")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+from . import data, errors, grid
+from ._registry import KINDS, available, create, plugins, register
+from .errors import NeuralFieldsError
+from .fields import Field, Siren, render
+from .io import load, save
+from .training import FitResult, History, Snapshots, StopAtPSNR, fit, psnr, ssim
+
+__all__ = [
+    "__version__",
+    "KINDS",
+    "register",
+    "create",
+    "available",
+    "plugins",
+    "Field",
+    "Siren",
+    "fit",
+    "render",
+    "save",
+    "load",
+    "FitResult",
+    "History",
+    "Snapshots",
+    "StopAtPSNR",
+    "psnr",
+    "ssim",
+    "NeuralFieldsError",
+    "data",
+    "errors",
+    "grid",
+]

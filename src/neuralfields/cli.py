@@ -1,0 +1,238 @@
+"""The ``neuralfields`` command: fit, render, plugins, samples."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import ConfigError, NeuralFieldsError, OptionalDependencyError
+
+__all__ = ["main", "build_parser"]
+
+
+def _size(text: str) -> tuple[int, int]:
+    """``"256"`` or ``"256x384"`` -> ``(H, W)``."""
+    parts = text.lower().split("x")
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or HxW (e.g. 256 or 1024x768), got {text!r}") from None
+    if len(dims) == 1:
+        dims = dims * 2
+    if len(dims) != 2 or min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"expected N or HxW with positive sizes, got {text!r}")
+    return dims  # type: ignore[return-value]
+
+
+def _batch(text: str) -> int | None:
+    if text == "full":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive int or 'full', got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int or 'full', got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``neuralfields`` command."""
+    from .training.fit import DEFAULTS
+
+    parser = argparse.ArgumentParser(
+        prog="neuralfields", description="Neural fields (implicit neural representations) in PyTorch."
+    )
+    parser.add_argument("--version", action="version", version=f"neuralfields {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "fit",
+        help="fit a SIREN to an image and write the field, pictures and metrics",
+        description="Fit a SIREN to an image file or a bundled sample and write, under --out: field.safetensors, "
+        "reconstruction.png, comparison.png, training_curve.png and metrics.json (and render_HxW.png with "
+        "--render-size).",
+    )
+    p.add_argument("image", metavar="IMAGE|SAMPLE", help="an image file, or a sample name (see `neuralfields samples`)")
+    p.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    p.add_argument("--steps", type=int, default=500, help="training steps (default: 500)")
+    p.add_argument("--size", type=_size, default=None, help="resize the image to N or HxW before fitting")
+    p.add_argument("--channels", type=int, choices=(1, 3), default=None, help="1 for grey, 3 for colour")
+    p.add_argument("--hidden-features", type=int, default=256, help="width of the sine layers (default: 256)")
+    p.add_argument("--hidden-layers", type=int, default=3, help="number of sine layers (default: 3)")
+    p.add_argument("--first-omega-0", type=float, default=30.0, help="first layer's omega_0 (default: 30)")
+    p.add_argument("--hidden-omega-0", type=float, default=30.0, help="other layers' omega_0 (default: 30)")
+    p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help=f"learning rate (default: {DEFAULTS['lr']})")
+    p.add_argument(
+        "--batch-size", type=_batch, default=DEFAULTS["batch_size"],
+        help=f"pixels per step, or 'full' (default: {DEFAULTS['batch_size']})",
+    )  # fmt: skip
+    p.add_argument("--schedule", choices=("cosine", "constant"), default=DEFAULTS["schedule"], help="learning-rate schedule")
+    p.add_argument("--holdout", type=float, default=0.0, help="fraction of pixels held out for validation")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--render-size", type=_size, default=None, help="also render at N or HxW (e.g. 1024x1024)")
+    p.add_argument("--checkpoint-every", type=int, default=None, help="write out/checkpoint.safetensors every K steps")
+    p.add_argument("--resume", action="store_true", help="resume from out/checkpoint.safetensors if it exists")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=_cmd_fit)
+
+    p = sub.add_parser(
+        "render",
+        help="render a saved field at any resolution",
+        description="Render a field saved as .safetensors to a PNG at any resolution.",
+    )
+    p.add_argument("file", type=Path, help="a .safetensors file written by neuralfields")
+    p.add_argument("--size", type=_size, required=True, help="N or HxW, e.g. 1024x1024")
+    p.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    p.add_argument("--chunk-size", type=int, default=65536, help="coordinates per forward pass")
+    p.set_defaults(func=_cmd_render)
+
+    p = sub.add_parser(
+        "plugins",
+        help="list installed plugins and what they registered",
+        description="List the plugins found through the 'neuralfields.plugins' entry-point group.",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_plugins)
+
+    p = sub.add_parser(
+        "samples", help="list the bundled sample images", description="List the sample images IMAGE|SAMPLE accepts."
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_samples)
+    return parser
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from . import data, io
+    from .fields import Siren, render
+    from .training import fit, psnr, ssim
+
+    image = data.load_image(args.image, size=args.size, channels=args.channels)
+    c, h, w = image.shape
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    field = Siren(
+        in_features=2,
+        out_features=c,
+        hidden_features=args.hidden_features,
+        hidden_layers=args.hidden_layers,
+        first_omega_0=args.first_omega_0,
+        hidden_omega_0=args.hidden_omega_0,
+        seed=args.seed,
+    )
+    print(f"fitting {args.image} ({c}x{h}x{w}) with {sum(p.numel() for p in field.parameters()):,} parameters")
+    ckpt = out / "checkpoint.safetensors" if (args.checkpoint_every or args.resume) else None
+    result = fit(
+        field, image, steps=args.steps, lr=args.lr, batch_size=args.batch_size, schedule=args.schedule,
+        holdout=args.holdout, seed=args.seed, checkpoint=ckpt, checkpoint_every=args.checkpoint_every,
+        resume=args.resume, progress=not args.no_progress,
+    )  # fmt: skip
+    io.save(field, out / "field.safetensors", metadata={"source": str(args.image)})
+    recon = render(field, (h, w))
+    data.save_image(recon, out / "reconstruction.png")
+    metrics: dict[str, Any] = {
+        "source": str(args.image),
+        "shape": [c, h, w],
+        **result.summary(),
+        "psnr_image": _finite(psnr(recon, image)),
+        "ssim_image": ssim(recon, image),
+        "parameters": sum(p.numel() for p in field.parameters()),
+        "field": {"kind": "field", "name": "siren", "config": field.config},
+        "recipe": {"lr": args.lr, "batch_size": args.batch_size, "schedule": args.schedule, "seed": args.seed},
+        "history": result.history.as_dict(),
+    }
+    if args.render_size:
+        t0 = time.perf_counter()
+        hi = render(field, args.render_size)
+        rh, rw = args.render_size
+        data.save_image(hi, out / f"render_{rh}x{rw}.png")
+        metrics["render"] = {"size": [rh, rw], "seconds": time.perf_counter() - t0}
+    try:
+        from .plots import plot_comparison, plot_history
+
+        plot_history(result.history, out / "training_curve.png", title=str(args.image))
+        plot_comparison([image, recon], ["target", "reconstruction"], out / "comparison.png", error_of=(0, 1))
+    except OptionalDependencyError as exc:
+        print(f"note: skipped the plots: {exc}", file=sys.stderr)
+    io._atomic_write(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
+    print(
+        f"PSNR {metrics['psnr_image']:.2f} dB, SSIM {metrics['ssim_image']:.4f} after {result.steps} steps "
+        f"({result.seconds:.1f} s); wrote {out}/"
+    )
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from . import data, io
+    from .fields import Field, render
+
+    model = io.load(args.file)
+    if not isinstance(model, Field):
+        raise ConfigError(f"{args.file} holds a {type(model).__name__}, not a field that can be rendered")
+    if model.in_features != 2 or model.out_features not in (1, 3, 4):
+        raise ConfigError(
+            f"only 2-D fields with 1, 3 or 4 channels render to PNG; {args.file} maps "
+            f"{model.in_features}-D coordinates to {model.out_features} channels"
+        )
+    image = render(model, args.size, chunk_size=args.chunk_size)
+    data.save_image(image, args.out)
+    print(f"wrote {args.out} ({args.size[0]}x{args.size[1]})")
+    return 0
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    from . import _registry
+
+    found = _registry.plugins()
+    if args.json:
+        print(json.dumps([p.as_dict() for p in found], indent=2))
+        return 0
+    if not found:
+        print("no plugins installed (packages add them through the 'neuralfields.plugins' entry-point group)")
+    for p in found:
+        what = ", ".join(f"{k}:{n}" for k, n in p.registered) or "nothing"
+        status = f"FAILED ({p.error})" if p.error else f"registered {what}"
+        print(f"{p.name} ({p.distribution} {p.version}): {status}")
+    return 0
+
+
+def _cmd_samples(args: argparse.Namespace) -> int:
+    from . import data
+
+    names = data.sample_names()
+    if args.json:
+        print(json.dumps(names))
+        return 0
+    for name in names:
+        print(f"{name:22s} {data.SAMPLES.get(name, 'procedural test image (always available)')}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except NeuralFieldsError as exc:
+        print(f"neuralfields {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,272 @@
+"""Images in and out: sample images, image files, a synthetic image, PNG writing.
+
+Images are float tensors ``(C, H, W)`` in [0, 1]. Nothing is downloaded: the sample images are
+the ones scikit-image ships (install ``neuralfields[data]``); without it, a synthetic image stands in.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import warnings
+import zlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .errors import ConfigError, DTypeError, FileFormatError, OptionalDependencyError, ShapeError, UnknownNameError
+
+__all__ = [
+    "SAMPLES",
+    "sample_names",
+    "load_image",
+    "synthetic_image",
+    "resize",
+    "to_uint8",
+    "save_image",
+]
+
+SAMPLES: dict[str, str] = {
+    "astronaut": "astronaut (colour, 512x512)",
+    "brick": "brick texture (grey, 512x512)",
+    "camera": "cameraman (grey, 512x512)",
+    "cat": "Chelsea the cat (colour, 300x451)",
+    "checkerboard": "checkerboard (grey, 200x200)",
+    "chelsea": "Chelsea the cat (colour, 300x451)",
+    "clock": "clock, motion-blurred (grey, 300x400)",
+    "coffee": "coffee cup (colour, 400x600)",
+    "coins": "coins (grey, 303x384)",
+    "colorwheel": "colour wheel (colour, 370x371)",
+    "grass": "grass texture (grey, 512x512)",
+    "gravel": "gravel texture (grey, 512x512)",
+    "horse": "horse silhouette (binary, 328x400)",
+    "immunohistochemistry": "stained tissue (colour, 512x512)",
+    "moon": "moon surface (grey, 512x512)",
+    "page": "scanned page (grey, 191x384)",
+    "rocket": "rocket launch (colour, 427x640)",
+    "text": "text on a textured background (grey, 172x448)",
+}
+"""Bundled scikit-image samples: name -> description."""
+
+_SYNTHETIC = "synthetic"
+
+
+def _has_skimage() -> bool:
+    try:
+        import skimage.data  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def sample_names() -> list[str]:
+    """Names :func:`load_image` accepts: the scikit-image samples (when installed) and ``"synthetic"``."""
+    return sorted([*SAMPLES, _SYNTHETIC]) if _has_skimage() else [_SYNTHETIC]
+
+
+def synthetic_image(size: int | Sequence[int] = 256, channels: int = 1) -> Tensor:
+    """A deterministic test image with smooth regions, sharp edges and fine detail.
+
+    Args:
+        size: ``H`` or ``(H, W)``.
+        channels: 1 (grey) or 3 (colour).
+
+    Returns:
+        ``(channels, H, W)`` in [0, 1].
+
+    Example:
+        >>> synthetic_image(64, channels=3).shape
+        torch.Size([3, 64, 64])
+    """
+    h, w = _size(size)
+    if channels not in (1, 3):
+        raise ConfigError(f"channels must be 1 or 3, got {channels!r}")
+    from .grid import make_grid
+
+    g = make_grid((h, w), dtype=torch.float64)
+    y, x = g[..., 0], g[..., 1]
+    r = torch.sqrt((x - 0.35) ** 2 + (y + 0.3) ** 2)
+    layers = []
+    for c in range(channels):
+        phase = 2.0 * math.pi * c / 3.0
+        img = 0.35 + 0.25 * x * math.cos(phase) + 0.15 * y
+        img = img + 0.2 * torch.cos(40.0 * r + phase) * torch.exp(-6.0 * r)  # chirped rings
+        img = img + 0.3 * ((x.abs() < 0.35) & ((y - 0.4).abs() < 0.2)).double()  # a sharp box
+        img = img - 0.25 * ((x + 0.5) ** 2 + (y - 0.55) ** 2 < 0.04).double()  # a sharp disc
+        img = img + 0.08 * torch.sin(25.0 * x + 10.0 * y + phase)  # fine stripes
+        layers.append(img)
+    return torch.stack(layers).clamp(0.0, 1.0).float()
+
+
+def _size(size: int | Sequence[int]) -> tuple[int, int]:
+    if isinstance(size, int) and not isinstance(size, bool):
+        size = (size, size)
+    try:
+        h, w = size  # type: ignore[misc]
+    except (TypeError, ValueError):
+        raise ShapeError(f"size must be an int or (H, W), got {size!r}") from None
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (h, w)):
+        raise ShapeError(f"size must hold positive ints, got {size!r}")
+    return h, w
+
+
+def _from_array(arr: np.ndarray) -> Tensor:
+    if arr.dtype == bool:
+        arr = arr.astype(np.float32)
+    elif arr.dtype == np.uint8:
+        arr = arr.astype(np.float32) / 255.0
+    elif arr.dtype == np.uint16:
+        arr = arr.astype(np.float32) / 65535.0
+    else:
+        arr = arr.astype(np.float32)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3:
+        raise ShapeError(f"expected a 2-D grey or 3-D colour image, got an array of shape {arr.shape}")
+    if arr.shape[2] in (2, 4):  # drop alpha
+        arr = arr[:, :, : arr.shape[2] - 1]
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1))).clamp(0.0, 1.0)
+
+
+def _load_sample(name: str) -> Tensor:
+    import skimage.data
+
+    loader: Callable[[], np.ndarray] = getattr(skimage.data, name)
+    return _from_array(loader())
+
+
+def _load_file(path: Path) -> Tensor:
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise OptionalDependencyError("Pillow", "data", "loading image files") from None
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("P", "CMYK", "YCbCr", "LAB", "HSV", "1"):
+                im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+                arr = np.asarray(im, dtype=np.uint16 if im.mode.startswith("I;16") else np.int32)
+                arr = arr.astype(np.float32) / (65535.0 if arr.max() > 255 else 255.0)
+            else:
+                arr = np.asarray(im)
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise FileFormatError(f"cannot read {path} as an image: {exc}") from None
+    return _from_array(arr)
+
+
+def resize(image: Tensor, size: int | Sequence[int]) -> Tensor:
+    """Resize an image ``(C, H, W)`` (antialiased bilinear; area-like when shrinking).
+
+    Returns:
+        ``(C, *size)``, clamped to [0, 1].
+    """
+    if image.dim() != 3:
+        raise ShapeError(f"resize expects an image (C, H, W), got shape {tuple(image.shape)}")
+    h, w = _size(size)
+    if (h, w) == tuple(image.shape[1:]):
+        return image
+    out = F.interpolate(image[None], size=(h, w), mode="bilinear", antialias=True, align_corners=False)[0]
+    return out.clamp(0.0, 1.0)
+
+
+def load_image(
+    source: str | os.PathLike[str],
+    *,
+    size: int | Sequence[int] | None = None,
+    channels: int | None = None,
+) -> Tensor:
+    """Load an image file or a bundled sample as a float tensor in [0, 1].
+
+    Args:
+        source: a path to a PNG/JPEG/... file, or a sample name (see :func:`sample_names`).
+        size: resize to ``H`` (square) or ``(H, W)``; ``None`` keeps the original size.
+        channels: 1 converts to grey (luma), 3 to colour; ``None`` keeps the image's own.
+
+    Returns:
+        ``(C, H, W)`` float32 tensor in [0, 1].
+
+    Raises:
+        UnknownNameError: ``source`` is neither an existing file nor a sample name.
+        FileFormatError: the file is not a readable image.
+
+    Example:
+        >>> img = load_image("synthetic", size=48)
+        >>> img.shape, bool(img.min() >= 0), bool(img.max() <= 1)
+        (torch.Size([1, 48, 48]), True, True)
+    """
+    path = Path(source)
+    name = str(source)
+    if path.is_file():
+        image = _load_file(path)
+    elif name == _SYNTHETIC:
+        image = synthetic_image(size if size is not None else 256, channels=channels or 1)
+    elif name in SAMPLES:
+        if _has_skimage():
+            image = _load_sample(name)
+        else:
+            warnings.warn(
+                f"scikit-image is not installed, so the sample {name!r} is replaced by the synthetic "
+                f"image; install 'neuralfields[data]' for the real samples",
+                stacklevel=2,
+            )
+            image = synthetic_image(size if size is not None else 256, channels=channels or 1)
+    elif path.suffix or os.sep in name or path.parent != Path("."):
+        raise FileFormatError(f"no such image file: {source}")
+    else:
+        raise UnknownNameError("sample image", name, sample_names(), hint="A path to an image file works too.")
+    if channels is not None:
+        image = _convert_channels(image, channels)
+    if size is not None:
+        image = resize(image, size)
+    return image.contiguous()
+
+
+def _convert_channels(image: Tensor, channels: int) -> Tensor:
+    if channels not in (1, 3):
+        raise ConfigError(f"channels must be 1, 3 or None, got {channels!r}")
+    c = image.shape[0]
+    if c == channels:
+        return image
+    if channels == 1:
+        weights = torch.tensor([0.2125, 0.7154, 0.0721], dtype=image.dtype)[:c]
+        return (image * (weights / weights.sum())[:, None, None]).sum(0, keepdim=True)
+    return image[:1].expand(3, -1, -1).clone()
+
+
+def to_uint8(image: Tensor) -> np.ndarray:
+    """``(C, H, W)`` in [0, 1] -> ``(H, W)`` or ``(H, W, C)`` uint8 array (values are clamped)."""
+    if not isinstance(image, Tensor) or not image.is_floating_point():
+        raise DTypeError("to_uint8 expects a floating-point tensor (C, H, W) in [0, 1]")
+    if image.dim() != 3 or image.shape[0] not in (1, 3, 4):
+        raise ShapeError(f"to_uint8 expects (C, H, W) with C in (1, 3, 4), got {tuple(image.shape)}")
+    arr = (image.detach().float().cpu().clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).numpy()
+    return arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def save_image(image: Tensor, path: str | os.PathLike[str]) -> Path:
+    """Write an image ``(C, H, W)`` in [0, 1] as an 8-bit PNG (grey, RGB or RGBA).
+
+    Needs no optional dependency. The file is written atomically.
+    """
+    from .io import _atomic_write
+
+    arr = to_uint8(image)
+    h, w = arr.shape[:2]
+    color_type = {2: 0, 3: {3: 2, 4: 6}.get(arr.shape[-1], 0)}[arr.ndim]
+    rows = arr.reshape(h, -1)
+    raw = np.concatenate([np.zeros((h, 1), dtype=np.uint8), rows], axis=1).tobytes()  # filter 0 per row
+    png = b"\x89PNG\r\n\x1a\n"
+    png += _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, color_type, 0, 0, 0))
+    png += _png_chunk(b"IDAT", zlib.compress(raw, 6))
+    png += _png_chunk(b"IEND", b"")
+    return _atomic_write(path, png)

@@ -1,0 +1,99 @@
+"""Exceptions raised by neuralfields.
+
+Every error the library raises on bad input is a :class:`NeuralFieldsError`. The subclasses also
+derive from the matching built-in exception (``ValueError``, ``TypeError``, ...), so code that
+already catches those keeps working.
+
+Messages say what was wrong, what was expected, and how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "NeuralFieldsError",
+    "ShapeError",
+    "DTypeError",
+    "InvalidDataError",
+    "ConfigError",
+    "RegistryError",
+    "UnknownNameError",
+    "DuplicateNameError",
+    "PluginError",
+    "FileFormatError",
+    "CheckpointError",
+    "OptionalDependencyError",
+]
+
+
+class NeuralFieldsError(Exception):
+    """Base class of every error raised by neuralfields."""
+
+
+class ShapeError(NeuralFieldsError, ValueError):
+    """A tensor has the wrong number of dimensions or the wrong size."""
+
+
+class DTypeError(NeuralFieldsError, TypeError):
+    """A tensor has the wrong dtype (e.g. integers where floats are needed)."""
+
+
+class InvalidDataError(NeuralFieldsError, ValueError):
+    """Data values are unusable: NaN or infinity, out of range, empty."""
+
+
+class ConfigError(NeuralFieldsError, ValueError):
+    """An argument or configuration value is invalid."""
+
+
+class RegistryError(NeuralFieldsError, LookupError):
+    """A registry operation failed."""
+
+
+class UnknownNameError(RegistryError):
+    """A kind or name is not registered.
+
+    Attributes:
+        name: the name that was asked for.
+        available: the registered names of that kind.
+    """
+
+    def __init__(self, what: str, name: str, available: Iterable[str], hint: str = "") -> None:
+        self.name = name
+        self.available = sorted(available)
+        close = difflib.get_close_matches(name, self.available, n=1)
+        msg = f"unknown {what} {name!r}."
+        msg += f" Did you mean {close[0]!r}?" if close else ""
+        listed = ", ".join(repr(a) for a in self.available) or "none"
+        msg += f" Available: {listed}."
+        if hint:
+            msg += f" {hint}"
+        super().__init__(msg)
+
+
+class DuplicateNameError(RegistryError):
+    """Two different implementations claim the same registry name."""
+
+
+class PluginError(RegistryError):
+    """A plugin could not be loaded."""
+
+
+class FileFormatError(NeuralFieldsError, ValueError):
+    """A file is missing, truncated, corrupt, or not a neuralfields safetensors file."""
+
+
+class CheckpointError(FileFormatError):
+    """A training checkpoint cannot be used to resume this fit."""
+
+
+class OptionalDependencyError(NeuralFieldsError, ImportError):
+    """An optional dependency is needed for this feature but is not installed."""
+
+    def __init__(self, package: str, extra: str, feature: str) -> None:
+        super().__init__(
+            f"{feature} needs the optional package {package!r}, which is not installed. "
+            f"Install it with: pip install 'neuralfields[{extra}]'"
+        )

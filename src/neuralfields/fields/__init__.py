@@ -1,0 +1,7 @@
+"""Field families: coordinate networks with batched-parameter evaluation, and rendering."""
+
+from .base import Field
+from .render import from_unit, render, to_unit
+from .siren import Siren, siren_init_
+
+__all__ = ["Field", "Siren", "siren_init_", "render", "to_unit", "from_unit"]

@@ -1,0 +1,154 @@
+"""SIREN: sinusoidal representation networks (Sitzmann et al., 2020)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from .._registry import register
+from ..errors import ConfigError
+from .base import Field
+
+__all__ = ["Siren", "siren_init_"]
+
+
+def siren_init_(
+    linear: nn.Linear, omega_0: float, first: bool, generator: torch.Generator | None = None
+) -> None:
+    """Reference SIREN initialisation of one linear layer, in place.
+
+    First layer: weights ``U(-1/n, 1/n)``; other layers: ``U(-sqrt(6/n)/omega_0, sqrt(6/n)/omega_0)``,
+    with ``n`` the fan-in. Biases keep PyTorch's default ``U(-1/sqrt(n), 1/sqrt(n))``, as in the
+    reference code.
+    """
+    n = linear.in_features
+    bound = 1.0 / n if first else math.sqrt(6.0 / n) / omega_0
+    with torch.no_grad():
+        linear.weight.uniform_(-bound, bound, generator=generator)
+        if linear.bias is not None:
+            b = 1.0 / math.sqrt(n)
+            linear.bias.uniform_(-b, b, generator=generator)
+
+
+def _positive(name: str, value: Any, kind: type = int) -> None:
+    ok = isinstance(value, kind) and not isinstance(value, bool) and value > 0
+    if kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    if not ok:
+        raise ConfigError(f"{name} must be a positive {kind.__name__}, got {value!r}")
+
+
+@register("field", "siren")
+class Siren(Field):
+    """A SIREN: sine layers ``sin(omega_0 * (x W^T + b))`` followed by a linear output layer.
+
+    ``hidden_layers`` counts the sine layers, each ``hidden_features`` wide: ``hidden_layers=3`` is
+    ``in -> 256 -> 256 -> 256 -> out`` (three sine layers and a linear layer, four linear maps).
+
+    Args:
+        in_features: coordinate dimension (2 for images).
+        out_features: channels of the signal (1 grey, 3 RGB).
+        hidden_features: width of the sine layers.
+        hidden_layers: number of sine layers (at least 1).
+        first_omega_0: frequency factor of the first layer.
+        hidden_omega_0: frequency factor of the other sine layers (and of the output layer's init).
+        outermost_linear: ``True`` (default) for a linear output layer, ``False`` for a sine one.
+        seed: seed of the initialisation (``None`` uses the global RNG).
+
+    Shape:
+        ``(..., in_features) -> (..., out_features)``.
+
+    Example:
+        >>> f = Siren(in_features=2, out_features=3, hidden_features=32, hidden_layers=2, seed=0)
+        >>> f(torch.zeros(10, 2)).shape
+        torch.Size([10, 3])
+    """
+
+    def __init__(
+        self,
+        in_features: int = 2,
+        out_features: int = 1,
+        hidden_features: int = 256,
+        hidden_layers: int = 3,
+        first_omega_0: float = 30.0,
+        hidden_omega_0: float = 30.0,
+        outermost_linear: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        for name, value in [
+            ("in_features", in_features),
+            ("out_features", out_features),
+            ("hidden_features", hidden_features),
+            ("hidden_layers", hidden_layers),
+        ]:
+            _positive(name, value)
+        _positive("first_omega_0", first_omega_0, float)
+        _positive("hidden_omega_0", hidden_omega_0, float)
+        self.in_features = in_features
+        self.out_features = out_features
+        self.hidden_features = hidden_features
+        self.hidden_layers = hidden_layers
+        self.first_omega_0 = float(first_omega_0)
+        self.hidden_omega_0 = float(hidden_omega_0)
+        self.outermost_linear = bool(outermost_linear)
+        self.seed = seed
+
+        widths = [in_features] + [hidden_features] * hidden_layers + [out_features]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        for i, layer in enumerate(self.layers):
+            siren_init_(layer, self.omega(i), first=i == 0, generator=gen)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "hidden_features": self.hidden_features,
+            "hidden_layers": self.hidden_layers,
+            "first_omega_0": self.first_omega_0,
+            "hidden_omega_0": self.hidden_omega_0,
+            "outermost_linear": self.outermost_linear,
+            "seed": self.seed,
+        }
+
+    def omega(self, i: int) -> float:
+        """The frequency factor of layer ``i`` (0 is the first layer)."""
+        return self.first_omega_0 if i == 0 else self.hidden_omega_0
+
+    def _is_sine(self, i: int) -> bool:
+        return i < len(self.layers) - 1 or not self.outermost_linear
+
+    def forward(self, coords: Tensor) -> Tensor:
+        self.check_coords(coords)
+        h = coords
+        for i, layer in enumerate(self.layers):
+            h = layer(h)
+            if self._is_sine(i):
+                h = torch.sin(self.omega(i) * h)
+        return h
+
+    def forward_batched(self, params: Mapping[str, Tensor], coords: Tensor) -> Tensor:
+        """Evaluate ``B`` parameter sets at once with batched matrix products.
+
+        Args:
+            params: dict name -> ``(B, *param.shape)`` (see :meth:`Field.batch_parameters`).
+            coords: ``(B, N, in_features)``.
+
+        Returns:
+            ``(B, N, out_features)``.
+        """
+        self._check_batched(params, coords)
+        h = coords
+        for i in range(len(self.layers)):
+            w = params[f"layers.{i}.weight"]
+            b = params[f"layers.{i}.bias"]
+            h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+            if self._is_sine(i):
+                h = torch.sin(self.omega(i) * h)
+        return h

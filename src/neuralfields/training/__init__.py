@@ -1,0 +1,25 @@
+"""Fitting: the fit loop, callbacks, history, checkpoints and metrics."""
+
+from .callbacks import Callback, Snapshots, StepInfo, StopAtPSNR
+from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from .fit import DEFAULTS, fit, lr_at
+from .history import FitResult, History
+from .metrics import mse_to_psnr, psnr, ssim
+
+__all__ = [
+    "fit",
+    "DEFAULTS",
+    "lr_at",
+    "FitResult",
+    "History",
+    "Callback",
+    "StepInfo",
+    "Snapshots",
+    "StopAtPSNR",
+    "Checkpoint",
+    "save_checkpoint",
+    "load_checkpoint",
+    "psnr",
+    "ssim",
+    "mse_to_psnr",
+]

@@ -1,0 +1,91 @@
+"""Callbacks: code that runs after each step of a fit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from torch import Tensor
+
+from ..errors import ConfigError
+from ..fields.base import Field
+from ..fields.render import render
+from .history import History
+
+__all__ = ["StepInfo", "Callback", "Snapshots", "StopAtPSNR"]
+
+
+@dataclass
+class StepInfo:
+    """What a callback sees after a step.
+
+    Attributes:
+        step: number of updates done so far (1-based).
+        total: the number of steps the fit was asked for.
+        field: the field being fitted (in its current state).
+        loss: this step's training loss.
+        psnr: this step's training PSNR (dB).
+        val_psnr: held-out PSNR if it was evaluated at this step, else ``None``.
+        history: the history so far.
+        shape: the signal's spatial shape, or ``None`` for a (coords, values) fit.
+    """
+
+    step: int
+    total: int
+    field: Field
+    loss: float
+    psnr: float
+    val_psnr: float | None
+    history: History
+    shape: tuple[int, ...] | None
+
+
+class Callback:
+    """Base class of fit callbacks. Any callable ``f(info) -> bool | None`` works as well.
+
+    Return ``True`` from :meth:`__call__` to stop the fit after this step.
+    """
+
+    def __call__(self, info: StepInfo) -> bool | None:
+        return None
+
+
+class Snapshots(Callback):
+    """Render the field every ``every`` steps (and at chosen steps).
+
+    Args:
+        every: render when ``step % every == 0``; ``None`` for only ``at``.
+        at: extra steps to render at.
+        shape: render shape; defaults to the signal's shape.
+
+    Attributes:
+        images: dict step -> rendered image ``(C, *shape)`` in [0, 1], on the CPU.
+    """
+
+    def __init__(self, every: int | None = None, at: Sequence[int] = (), shape: Sequence[int] | None = None) -> None:
+        if every is not None and (not isinstance(every, int) or every < 1):
+            raise ConfigError(f"every must be a positive int or None, got {every!r}")
+        self.every = every
+        self.at = set(at)
+        self.shape = tuple(shape) if shape is not None else None
+        self.images: dict[int, Tensor] = {}
+
+    def __call__(self, info: StepInfo) -> None:
+        if (self.every and info.step % self.every == 0) or info.step in self.at:
+            shape = self.shape or info.shape
+            if shape is None:
+                raise ConfigError("Snapshots needs a shape when fitting (coords, values) pairs")
+            self.images[info.step] = render(info.field, shape).cpu()
+
+
+class StopAtPSNR(Callback):
+    """Stop once the training PSNR reaches ``target`` dB (or the held-out PSNR, with ``validation``)."""
+
+    def __init__(self, target: float, validation: bool = False) -> None:
+        self.target = target
+        self.validation = validation
+
+    def __call__(self, info: StepInfo) -> bool:
+        value: Any = info.val_psnr if self.validation else info.psnr
+        return value is not None and value >= self.target

@@ -1,0 +1,21 @@
+"""The README's Python example runs as written."""
+
+import re
+from pathlib import Path
+
+import neuralfields as nf
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert blocks, "the README has no Python example"
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(blocks[0], str(README), "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "dB after 200 steps" in out and "'siren'" in out
+    assert namespace["hi"].shape == (1, 256, 256)
+    assert isinstance(namespace["g"], nf.Siren) and (tmp_path / "camera.safetensors").exists()
+    assert namespace["res"].psnr > 25
