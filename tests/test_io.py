@@ -195,3 +195,14 @@ def test_weights_that_do_not_match_config(good_file, tmp_path):
     cfg["hidden_features"] = 9
     with pytest.raises(FileFormatError, match="do not match"):
         nf.load(_rewrite_metadata(good_file, tmp_path / "w.safetensors", config=json.dumps(cfg)))
+
+
+def test_valid_files_whose_header_length_looks_like_a_pickle_load(tmp_path):
+    """The first byte of a valid file is the header length's low byte; 0x80 there is not a pickle."""
+    f = nf.Siren(2, 1, 8, seed=0)
+    first_bytes = set()
+    for pad in range(0, 264, 4):  # header lengths grow in steps of 8: this passes every low-byte value
+        path = nf.save(f, tmp_path / f"p{pad}.safetensors", metadata={"pad": "x" * pad})
+        first_bytes.add(path.read_bytes()[0])
+        assert torch.equal(nf.load(path).layers[0].weight, f.layers[0].weight)
+    assert 0x80 in first_bytes

@@ -178,7 +178,7 @@ def test_failing_plugin_warns_and_the_rest_work(fake_plugins):
         ],
         {"fake_plugin_a": PLUGIN_A, "fake_plugin_bad": "raise RuntimeError('boom')"},
     )
-    with pytest.warns(_registry.PluginWarning) as record:
+    with pytest.warns(nf.PluginWarning) as record:
         names = nf.available("field")
     messages = " ".join(str(w.message) for w in record)
     assert "'bad' from 'pkg-bad' failed to load (RuntimeError: boom)" in messages
@@ -196,7 +196,7 @@ def test_two_packages_claiming_one_name(fake_plugins):
         ],
         {"fake_one": PLUGIN_A, "fake_two": PLUGIN_A.replace("FakeA", "FakeB")},
     )
-    with pytest.warns(_registry.PluginWarning, match="registered by both"):
+    with pytest.warns(nf.PluginWarning, match="registered by both"):
         nf.available("field")
     with pytest.raises(DuplicateNameError, match="'pkg-one' and 'pkg-two'"):
         nf.create("field", "fake-a")

@@ -17,7 +17,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 from . import data, errors, grid
 from ._registry import KINDS, available, create, plugins, register
-from .errors import NeuralFieldsError
+from .errors import NeuralFieldsError, PluginWarning
 from .fields import Field, Siren, render
 from .io import load, save
 from .training import FitResult, History, Snapshots, StopAtPSNR, fit, psnr, ssim
@@ -42,6 +42,7 @@ __all__ = [
     "psnr",
     "ssim",
     "NeuralFieldsError",
+    "PluginWarning",
     "data",
     "errors",
     "grid",

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from .errors import ConfigError, DuplicateNameError, PluginError, UnknownNameError
+from .errors import ConfigError, DuplicateNameError, PluginWarning, UnknownNameError
 
 __all__ = [
     "KINDS",
@@ -41,10 +41,6 @@ ENTRY_POINT_GROUP = "neuralfields.plugins"
 
 _BUILTIN = "neuralfields"
 _T = TypeVar("_T")
-
-
-class PluginWarning(UserWarning):
-    """A plugin failed to load; the rest of the library still works."""
 
 
 @dataclass

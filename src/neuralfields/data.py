@@ -51,7 +51,7 @@ SAMPLES: dict[str, str] = {
     "rocket": "rocket launch (colour, 427x640)",
     "text": "text on a textured background (grey, 172x448)",
 }
-"""Bundled scikit-image samples: name -> description."""
+"""Bundled scikit-image samples (name -> description)."""
 
 _SYNTHETIC = "synthetic"
 

@@ -21,7 +21,7 @@ __all__ = [
     "RegistryError",
     "UnknownNameError",
     "DuplicateNameError",
-    "PluginError",
+    "PluginWarning",
     "FileFormatError",
     "CheckpointError",
     "OptionalDependencyError",
@@ -77,8 +77,8 @@ class DuplicateNameError(RegistryError):
     """Two different implementations claim the same registry name."""
 
 
-class PluginError(RegistryError):
-    """A plugin could not be loaded."""
+class PluginWarning(UserWarning):
+    """A plugin failed to load (or two plugins claim one name); the rest of neuralfields still works."""
 
 
 class FileFormatError(NeuralFieldsError, ValueError):

@@ -2,11 +2,13 @@
 
 A file holds the model's state dict as tensors and string metadata:
 
-``neuralfields.format``   ``"model"`` or ``"checkpoint"``, with the format version (``"model/1"``)
-``neuralfields.version``  the library version that wrote it
-``neuralfields.kind``     registry kind (``"field"``, ...)
-``neuralfields.name``     registry name (``"siren"``, ...)
-``neuralfields.config``   JSON constructor arguments (nested models nest their specs)
+=========================  =====================================================================
+``neuralfields.format``    ``"model/1"`` or ``"checkpoint/1"`` (family and format version)
+``neuralfields.version``   the library version that wrote it
+``neuralfields.kind``      registry kind (``"field"``, ...)
+``neuralfields.name``      registry name (``"siren"``, ...)
+``neuralfields.config``    JSON constructor arguments (nested models nest their specs)
+=========================  =====================================================================
 
 Loading rebuilds the model through the registry and loads the weights strictly. Files are never
 unpickled, and are written to a temporary name and renamed, so a crash leaves no half-written file.
@@ -131,15 +133,16 @@ def _check_file(path: Path) -> None:
         head = fh.read(8)
         if len(head) < 8:
             raise FileFormatError(f"{path} is too short to be a safetensors file ({len(head)} bytes)")
-        if head[:1] == b"\x80" or head[:2] == b"PK":
-            raise FileFormatError(
-                f"{path} looks like a pickle / torch.save file, not safetensors. neuralfields never "
-                f"unpickles files (it could run code); convert it in a trusted environment with "
-                f"neuralfields.save"
-            )
         (n,) = struct.unpack("<Q", head)
         size = path.stat().st_size
         if n == 0 or n > _MAX_HEADER or 8 + n > size:
+            # only now look at the leading bytes: in a valid file they are the header length
+            if head[:1] == b"\x80" or head[:2] == b"PK":
+                raise FileFormatError(
+                    f"{path} looks like a pickle / torch.save file, not safetensors. neuralfields never "
+                    f"unpickles files (it could run code); convert it in a trusted environment with "
+                    f"neuralfields.save"
+                )
             raise FileFormatError(
                 f"{path} is not a valid safetensors file (header of {n} bytes in a {size}-byte file): "
                 f"it is truncated, corrupt, or another format"

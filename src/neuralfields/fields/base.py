@@ -116,4 +116,8 @@ class Field(nn.Module):
         return new
 
     def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        try:
+            config = self.config
+        except NotImplementedError:
+            return ""
+        return ", ".join(f"{k}={v!r}" for k, v in config.items())

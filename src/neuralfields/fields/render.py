@@ -46,7 +46,8 @@ def render(
         chunk_size: coordinates evaluated per forward pass.
         unit_range: map values from the field's [-1, 1] to the [0, 1] scale of images.
         clamp: clamp to [0, 1] (only with ``unit_range``).
-        device: where to evaluate; defaults to the field's device.
+        device: where to put the output (e.g. ``"cpu"`` for a huge render of a GPU field); defaults to
+            the field's device. The field is evaluated on its own device.
 
     Returns:
         ``(out_features, *shape)`` on ``device``, in the field's dtype.
@@ -67,12 +68,13 @@ def render(
         raise ConfigError(f"chunk_size must be a positive int, got {chunk_size!r}")
     param = next(iter(field.parameters()), None)
     dtype = param.dtype if param is not None else torch.float32
-    device = torch.device(device) if device is not None else (param.device if param is not None else torch.device("cpu"))
+    at = param.device if param is not None else torch.device("cpu")
+    device = torch.device(device) if device is not None else at
     n = math.prod(dims)
     out = torch.empty(field.out_features, n, dtype=dtype, device=device)
     for start in range(0, n, chunk_size):
-        idx = torch.arange(start, min(start + chunk_size, n), device=device)
-        out[:, start : start + len(idx)] = field(grid_coords(dims, idx, dtype=dtype)).T
+        idx = torch.arange(start, min(start + chunk_size, n), device=at)
+        out[:, start : start + len(idx)] = field(grid_coords(dims, idx, dtype=dtype)).T.to(device)
     out = out.reshape(field.out_features, *dims)
     if unit_range:
         out = to_unit(out)

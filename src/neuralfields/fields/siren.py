@@ -106,6 +106,7 @@ class Siren(Field):
 
     @property
     def config(self) -> dict[str, Any]:
+        """The constructor arguments (JSON-serialisable)."""
         return {
             "in_features": self.in_features,
             "out_features": self.out_features,
@@ -125,6 +126,7 @@ class Siren(Field):
         return i < len(self.layers) - 1 or not self.outermost_linear
 
     def forward(self, coords: Tensor) -> Tensor:
+        """Evaluate the field: ``(..., in_features) -> (..., out_features)``."""
         self.check_coords(coords)
         h = coords
         for i, layer in enumerate(self.layers):

@@ -48,6 +48,7 @@ class Callback:
     """
 
     def __call__(self, info: StepInfo) -> bool | None:
+        """Called after each step; return ``True`` to stop the fit."""
         return None
 
 

@@ -84,7 +84,7 @@ class FitResult:
         return {
             "steps": self.steps,
             "psnr": self.psnr if math.isfinite(self.psnr) else None,
-            "val_psnr": self.val_psnr,
+            "val_psnr": self.val_psnr if self.val_psnr is None or math.isfinite(self.val_psnr) else None,
             "seconds": self.seconds,
             "seconds_per_step": self.seconds / max(len(self.history), 1),
             "stopped_early": self.stopped_early,
