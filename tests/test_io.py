@@ -11,13 +11,7 @@ import neuralfields as nf
 from neuralfields import io
 from neuralfields.errors import ConfigError, FileFormatError, UnknownNameError
 
-SMALL_CONFIGS = {"siren": {"hidden_features": 16, "hidden_layers": 2}}
-
-
-def _small(name):
-    """A small instance of registered field ``name`` (registry-driven)."""
-    return nf.create("field", name, **SMALL_CONFIGS.get(name, {}))
-
+from .helpers import small_field as _small
 
 @pytest.mark.parametrize("name", nf.available("field"))
 def test_round_trip_every_registered_field(name, tmp_path):
