@@ -104,6 +104,8 @@ def register(kind: str, name: str) -> Callable[[_T], _T]:
 
     Use as a decorator. The registered object is called with the config's keyword arguments by
     :func:`create`. Classes get ``_nf_kind`` and ``_nf_name`` attributes so that files can name them.
+    Registering an object with the same module and qualified name again replaces the old one (a
+    re-run notebook cell or a reloaded module); any other object under a taken name is an error.
 
     Args:
         kind: one of :data:`KINDS`.

@@ -116,6 +116,7 @@ def _finite(x: float | None) -> float | None:
 
 def _cmd_fit(args: argparse.Namespace) -> int:
     from . import data, io
+    from ._registry import spec_of
     from .fields import Siren, render
     from .training import fit, psnr, ssim
 
@@ -149,7 +150,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         "psnr_image": _finite(psnr(recon, image)),
         "ssim_image": ssim(recon, image),
         "parameters": sum(p.numel() for p in field.parameters()),
-        "field": {"kind": "field", "name": "siren", "config": field.config},
+        "field": spec_of(field),
         "recipe": {"lr": args.lr, "batch_size": args.batch_size, "schedule": args.schedule, "seed": args.seed},
         "history": result.history.as_dict(),
     }

@@ -36,6 +36,10 @@ class Field(nn.Module):
         """JSON-serialisable constructor arguments."""
         raise NotImplementedError(f"{type(self).__name__} must define the `config` property")
 
+    def forward(self, coords: Tensor) -> Tensor:
+        """Evaluate the field: coordinates ``(..., in_features)`` -> values ``(..., out_features)``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(coords)")
+
     def check_coords(self, coords: Tensor, batched: bool = False) -> None:
         """Raise a clear error unless ``coords`` can be fed to this field.
 
