@@ -107,6 +107,7 @@ html_static_path: list[str] = []
 # docs/api/.
 _DOCUMENTED_MODULES = [
     "neuralfields.fields",
+    "neuralfields.conditioning",
     "neuralfields.training",
     "neuralfields.io",
     "neuralfields.grid",

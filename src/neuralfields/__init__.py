@@ -15,9 +15,10 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-from . import data, errors, grid
+from . import conditioning, data, errors, grid
 from ._registry import KINDS, available, create, plugins, register
 from .errors import NeuralFieldsError, PluginWarning
+from .conditioning import BinaryCode, ConditionedField, IndexCoordinate, Latent
 from .fields import Field, Siren, render
 from .io import load, save
 from .training import FitResult, History, Snapshots, StopAtPSNR, fit, psnr, ssim
@@ -31,6 +32,10 @@ __all__ = [
     "plugins",
     "Field",
     "Siren",
+    "ConditionedField",
+    "IndexCoordinate",
+    "BinaryCode",
+    "Latent",
     "fit",
     "render",
     "save",
@@ -43,6 +48,7 @@ __all__ = [
     "ssim",
     "NeuralFieldsError",
     "PluginWarning",
+    "conditioning",
     "data",
     "errors",
     "grid",

@@ -17,6 +17,7 @@ __all__ = [
     "ShapeError",
     "DTypeError",
     "InvalidDataError",
+    "IndexOutOfRangeError",
     "ConfigError",
     "RegistryError",
     "UnknownNameError",
@@ -42,6 +43,10 @@ class DTypeError(NeuralFieldsError, TypeError):
 
 class InvalidDataError(NeuralFieldsError, ValueError):
     """Data values are unusable: NaN or infinity, out of range, empty."""
+
+
+class IndexOutOfRangeError(NeuralFieldsError, IndexError):
+    """An item index is outside the range a model supports."""
 
 
 class ConfigError(NeuralFieldsError, ValueError):

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
 
 import torch
 from torch import Tensor, nn
 
 from .._registry import register
-from ..errors import ConfigError
+from ..errors import ConfigError, ShapeError
 from .base import Field
 
-__all__ = ["Siren", "siren_init_"]
+__all__ = ["Siren", "siren_init_", "Modulation"]
+
+Modulation = tuple[Optional[Tensor], Optional[Tensor]]
+"""A FiLM modulation of one sine layer: ``(scale, shift)``, either may be ``None``."""
 
 
 def siren_init_(
@@ -125,13 +128,34 @@ class Siren(Field):
     def _is_sine(self, i: int) -> bool:
         return i < len(self.layers) - 1 or not self.outermost_linear
 
-    def forward(self, coords: Tensor) -> Tensor:
-        """Evaluate the field: ``(..., in_features) -> (..., out_features)``."""
+    @property
+    def sine_widths(self) -> list[int]:
+        """Widths of the sine layers, in order (what modulations must match)."""
+        return [layer.out_features for i, layer in enumerate(self.layers) if self._is_sine(i)]
+
+    def forward(self, coords: Tensor, modulations: Sequence[Modulation] | None = None) -> Tensor:
+        """Evaluate the field: ``(..., in_features) -> (..., out_features)``.
+
+        Args:
+            coords: coordinates ``(..., in_features)``.
+            modulations: optional FiLM modulations, one ``(scale, shift)`` pair per sine layer
+                (either may be ``None``), each broadcastable to ``(..., width)``: sine layer ``i``
+                computes ``sin(omega_0 * (scale_i * (W_i h + b_i) + shift_i))``.
+        """
         self.check_coords(coords)
+        if modulations is not None and len(modulations) != len(self.sine_widths):
+            raise ShapeError(
+                f"expected one (scale, shift) modulation per sine layer ({len(self.sine_widths)}), "
+                f"got {len(modulations)}"
+            )
         h = coords
         for i, layer in enumerate(self.layers):
             h = layer(h)
             if self._is_sine(i):
+                if modulations is not None:
+                    scale, shift = modulations[i]
+                    h = h if scale is None else h * scale
+                    h = h if shift is None else h + shift
                 h = torch.sin(self.omega(i) * h)
         return h
 
