@@ -121,3 +121,78 @@ def test_bad_input():
         Latent(3, mode="add")
     with pytest.raises(ConfigError, match="batched"):
         f.forward_batched({}, torch.rand(1, 2, 2))
+
+
+# ---- memorising a dataset ------------------------------------------------------------------------
+
+NAMES = ("camera", "moon", "coins", "text", "brick", "page")
+
+
+@pytest.fixture(scope="module")
+def images():
+    return torch.stack([nf.data.load_image(n, size=16, channels=1) for n in NAMES])
+
+
+def _mean_image_psnr(images, masks):
+    """Best constant-per-image prediction on the held-out pixels: any field that learned beats it."""
+    errs = []
+    for img, m in zip(images, masks):
+        errs.append(((img[0][m] - img[0][~m].mean()) ** 2).mean())
+    return nf.training.mse_to_psnr(float(torch.stack(errs).mean()))
+
+
+@pytest.mark.parametrize("cond_name", ["index", "binary", "latent"])
+def test_memorise_reaches_well_above_mean_image(images, cond_name):
+    cond = nf.create("conditioning", cond_name, num_items=len(NAMES), **({"dim": 16, "seed": 0} if cond_name == "latent" else {}))
+    f = ConditionedField(nf.Siren(2 + cond.extra_features, 1, hidden_features=64, hidden_layers=3, seed=0), cond)
+    res = nf.fit_dataset(f, images, steps=150, eval_every=50, progress=False)
+    assert res.history.val_step == [50, 100, 150]
+    assert len(res.item_psnr) == len(NAMES) == len(res.item_val_psnr)
+    mean_psnr = nf.psnr(images.mean((2, 3), keepdim=True).expand_as(images), images)
+    assert res.psnr > mean_psnr + 8, (res.psnr, mean_psnr)
+    assert res.val_psnr > _mean_image_psnr(images, res.holdout) + 2
+    # each image is rendered from its own item
+    for i in (0, 3):
+        assert nf.psnr(nf.render(f.item(i), (16, 16)), images[i]) > mean_psnr + 5
+
+
+def test_holdout_is_fixed_and_never_trained(images):
+    cond = nf.BinaryCode(len(NAMES))
+    make = lambda: ConditionedField(nf.Siren(2 + cond.extra_features, 1, 16, seed=0), nf.BinaryCode(len(NAMES)))  # noqa: E731
+    a = nf.fit_dataset(make(), images, steps=5, holdout=0.1, seed=3, progress=False)
+    b = nf.fit_dataset(make(), images, steps=5, holdout=0.1, seed=3, progress=False)
+    assert torch.equal(a.holdout, b.holdout) and a.history.loss == b.history.loss
+    assert torch.equal(a.holdout, nf.grid.holdout_masks(len(NAMES), (16, 16), 0.1, seed=3))
+    assert [int(m.sum()) for m in a.holdout] == [round(0.1 * 256)] * len(NAMES)
+    # held-out pixels get no training signal: change them and training is unaffected
+    poisoned = images.clone()
+    poisoned[:, 0][a.holdout] = 1.0 - poisoned[:, 0][a.holdout]
+    c = nf.fit_dataset(make(), poisoned, steps=5, holdout=0.1, seed=3, progress=False)
+    assert c.history.loss == a.history.loss
+
+
+def test_minibatches_snapshots_and_callbacks(images):
+    cond = nf.Latent(len(NAMES), dim=8, mode="shift", seed=0)
+    f = ConditionedField(nf.Siren(2, 1, 32, seed=0), cond)
+    seen = []
+    res = nf.fit_dataset(
+        f, list(images), steps=12, items_per_step=4, pixels_per_item=50, snapshot_items=[0, 2], snapshot_steps=[6, 12],
+        snapshot_shape=(8, 8), callbacks=[lambda info: seen.append(info.step) or info.step == 10], progress=False,
+    )  # fmt: skip
+    assert seen == list(range(1, 11)) and len(res.history) == 10
+    assert sorted(res.snapshots) == [0, 2] and sorted(res.snapshots[0]) == [6]
+    assert res.snapshots[2][6].shape == (1, 8, 8)
+
+
+def test_fit_dataset_bad_input(images):
+    f = ConditionedField(nf.Siren(3, 1, 16), nf.IndexCoordinate(3))
+    with pytest.raises(ConfigError, match="6 images but .* 3 items"):
+        nf.fit_dataset(f, images, steps=1, progress=False)
+    with pytest.raises(nf.errors.InvalidDataError, match="empty"):
+        nf.fit_dataset(f, [], steps=1, progress=False)
+    with pytest.raises(ShapeError, match="same shape"):
+        nf.fit_dataset(f, [images[0], images[1, :, :8]], steps=1, progress=False)
+    with pytest.raises(ShapeError, match="out_features=3"):
+        nf.fit_dataset(f, torch.rand(2, 3, 8, 8), steps=1, progress=False)
+    with pytest.raises(DTypeError, match="ConditionedField"):
+        nf.fit_dataset(nf.Siren(2, 1, 8), images, steps=1, progress=False)

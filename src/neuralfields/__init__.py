@@ -21,7 +21,7 @@ from .errors import NeuralFieldsError, PluginWarning
 from .conditioning import BinaryCode, ConditionedField, IndexCoordinate, Latent
 from .fields import Field, Siren, render
 from .io import load, save
-from .training import FitResult, History, Snapshots, StopAtPSNR, fit, psnr, ssim
+from .training import FitResult, History, Snapshots, StopAtPSNR, fit, fit_dataset, psnr, ssim
 
 __all__ = [
     "__version__",
@@ -37,6 +37,7 @@ __all__ = [
     "BinaryCode",
     "Latent",
     "fit",
+    "fit_dataset",
     "render",
     "save",
     "load",

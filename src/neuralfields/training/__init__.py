@@ -3,11 +3,15 @@
 from .callbacks import Callback, Snapshots, StepInfo, StopAtPSNR
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .fit import DEFAULTS, fit, lr_at
+from .fit_dataset import DatasetFitResult, DatasetStepInfo, fit_dataset
 from .history import FitResult, History
 from .metrics import mse_to_psnr, psnr, ssim
 
 __all__ = [
     "fit",
+    "fit_dataset",
+    "DatasetFitResult",
+    "DatasetStepInfo",
     "DEFAULTS",
     "lr_at",
     "FitResult",
