@@ -108,6 +108,7 @@ html_static_path: list[str] = []
 _DOCUMENTED_MODULES = [
     "neuralfields.fields",
     "neuralfields.conditioning",
+    "neuralfields.analysis",
     "neuralfields.training",
     "neuralfields.io",
     "neuralfields.grid",
