@@ -6,6 +6,7 @@ import neuralfields as nf
 # are built with their defaults.
 SMALL_FIELD_CONFIGS = {
     "siren": {"hidden_features": 16, "hidden_layers": 2},
+    "bottleneck-siren": {"hidden_features": 16, "hidden_layers": 3, "bottleneck_factor": 4},
     "example-fourier": {"num_frequencies": 8, "hidden_features": 16},
 }
 

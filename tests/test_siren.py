@@ -170,3 +170,36 @@ def test_bad_coords():
         f(torch.zeros(10, 2, dtype=torch.long))
     with pytest.raises(DTypeError, match="torch.Tensor"):
         f([[0.0, 0.0]])
+
+
+def test_activations_and_decode_from_split_the_forward_pass():
+    f = nf.Siren(2, 3, hidden_features=16, hidden_layers=3, seed=0)
+    x = torch.rand(7, 2) * 2 - 1
+    for layer in (0, 1, 2, -1):
+        h = f.activations(x, layer)
+        assert h.shape == (7, 16) and bool((h.abs() <= 1).all())
+        assert torch.allclose(f.decode_from(h, layer), f(x), atol=1e-6)
+    with pytest.raises(ConfigError, match="layer"):
+        f.activations(x, 3)  # the output layer is not a hidden layer
+    with pytest.raises(ShapeError, match="16 channels"):
+        f.decode_from(torch.rand(7, 5), 1)
+
+
+def test_bottleneck_siren():
+    f = nf.BottleneckSiren(2, 1, hidden_features=64, hidden_layers=5, bottleneck_factor=8, seed=0)
+    assert f.sine_widths == [64, 64, 8, 64, 64] and f.bottleneck == 2
+    assert [tuple(layer.weight.shape) for layer in f.layers][2:4] == [(8, 64), (64, 8)]
+    # reference init uses each layer's own fan-in: the layer after the bottleneck has n = 8
+    w = f.layers[3].weight.detach()
+    assert float(w.abs().max()) <= math.sqrt(6 / 8) / 30 and float(w.abs().max()) > 0.9 * math.sqrt(6 / 8) / 30
+    x = torch.rand(11, 2) * 2 - 1
+    z = f.encode(x)
+    assert z.shape == (11, 8)
+    assert torch.allclose(f.decode(z), f(x), atol=1e-6)
+    g = nf.create("field", "bottleneck-siren", **f.config)
+    assert g.sine_widths == f.sine_widths
+    assert nf.BottleneckSiren(hidden_features=4, bottleneck_factor=16).sine_widths[2] == 1
+    with pytest.raises(ConfigError, match="at least 3 sine layers"):
+        nf.BottleneckSiren(hidden_layers=2)
+    with pytest.raises(ConfigError, match="bottleneck_factor"):
+        nf.BottleneckSiren(bottleneck_factor=0)

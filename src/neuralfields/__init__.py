@@ -19,7 +19,7 @@ from . import analysis, conditioning, data, errors, grid
 from ._registry import KINDS, available, create, plugins, register
 from .errors import NeuralFieldsError, PluginWarning
 from .conditioning import BinaryCode, ConditionedField, IndexCoordinate, Latent
-from .fields import Field, Siren, render
+from .fields import BottleneckSiren, Field, Siren, render
 from .io import load, save
 from .training import FitResult, History, Snapshots, StopAtPSNR, fit, fit_dataset, psnr, ssim
 
@@ -32,6 +32,7 @@ __all__ = [
     "plugins",
     "Field",
     "Siren",
+    "BottleneckSiren",
     "ConditionedField",
     "IndexCoordinate",
     "BinaryCode",

@@ -2,6 +2,6 @@
 
 from .base import Field
 from .render import from_unit, render, to_unit
-from .siren import Siren, siren_init_
+from .siren import BottleneckSiren, Modulation, Siren, siren_init_
 
-__all__ = ["Field", "Siren", "siren_init_", "render", "to_unit", "from_unit"]
+__all__ = ["Field", "Siren", "BottleneckSiren", "Modulation", "siren_init_", "render", "to_unit", "from_unit"]

@@ -13,7 +13,7 @@ from .._registry import register
 from ..errors import ConfigError, ShapeError
 from .base import Field
 
-__all__ = ["Siren", "siren_init_", "Modulation"]
+__all__ = ["Siren", "BottleneckSiren", "siren_init_", "Modulation"]
 
 Modulation = tuple[Optional[Tensor], Optional[Tensor]]
 """A FiLM modulation of one sine layer: ``(scale, shift)``, either may be ``None``."""
@@ -101,7 +101,7 @@ class Siren(Field):
         self.outermost_linear = bool(outermost_linear)
         self.seed = seed
 
-        widths = [in_features] + [hidden_features] * hidden_layers + [out_features]
+        widths = [in_features, *self._hidden_widths(), out_features]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         for i, layer in enumerate(self.layers):
@@ -120,6 +120,10 @@ class Siren(Field):
             "outermost_linear": self.outermost_linear,
             "seed": self.seed,
         }
+
+    def _hidden_widths(self) -> list[int]:
+        """Widths of the sine layers (subclasses change the shape here)."""
+        return [self.hidden_features] * self.hidden_layers
 
     def omega(self, i: int) -> float:
         """The frequency factor of layer ``i`` (0 is the first layer)."""
@@ -159,6 +163,37 @@ class Siren(Field):
                 h = torch.sin(self.omega(i) * h)
         return h
 
+    def activations(self, coords: Tensor, layer: int) -> Tensor:
+        """Activations after sine layer ``layer`` (0-based): ``(..., in_features) -> (..., width)``.
+
+        ``layer=-1`` (or ``len(sine_widths) - 1``) gives the last hidden layer.
+        """
+        self.check_coords(coords)
+        last = self._check_layer(layer)
+        h = coords
+        for i in range(last + 1):
+            h = torch.sin(self.omega(i) * self.layers[i](h))
+        return h
+
+    def decode_from(self, h: Tensor, layer: int) -> Tensor:
+        """Continue the forward pass from the activations of sine layer ``layer`` (see :meth:`activations`)."""
+        start = self._check_layer(layer) + 1
+        if h.shape[-1] != self.layers[start].in_features:
+            raise ShapeError(
+                f"activations of sine layer {layer} have {self.layers[start].in_features} channels, got {h.shape[-1]}"
+            )
+        for i in range(start, len(self.layers)):
+            h = self.layers[i](h)
+            if self._is_sine(i):
+                h = torch.sin(self.omega(i) * h)
+        return h
+
+    def _check_layer(self, layer: int) -> int:
+        n = len(self.layers) - 1  # hidden (sine) layers that feed another layer
+        if not isinstance(layer, int) or not -n <= layer < n:
+            raise ConfigError(f"layer must be a hidden sine layer index in [{-n}, {n - 1}], got {layer!r}")
+        return layer % n
+
     def forward_batched(self, params: Mapping[str, Tensor], coords: Tensor) -> Tensor:
         """Evaluate ``B`` parameter sets at once with batched matrix products.
 
@@ -178,3 +213,63 @@ class Siren(Field):
             if self._is_sine(i):
                 h = torch.sin(self.omega(i) * h)
         return h
+
+
+@register("field", "bottleneck-siren")
+class BottleneckSiren(Siren):
+    """A SIREN whose middle sine layer is ``bottleneck_factor`` times narrower.
+
+    The bottleneck's activations are a compact embedding of each coordinate's signal. Read them with
+    :meth:`encode` and decode from them with :meth:`decode`: ``decode(encode(x)) == forward(x)``.
+
+    Args:
+        hidden_layers: sine layers (default 5; the middle one, index ``hidden_layers // 2``, is narrow).
+        bottleneck_factor: how many times narrower the middle layer is (its width is at least 1).
+        **kwargs: the other :class:`Siren` arguments.
+
+    Example:
+        >>> f = BottleneckSiren(2, 1, hidden_features=64, bottleneck_factor=8, seed=0)
+        >>> f.sine_widths
+        [64, 64, 8, 64, 64]
+        >>> x = torch.rand(10, 2)
+        >>> f.encode(x).shape, bool(torch.allclose(f.decode(f.encode(x)), f(x)))
+        (torch.Size([10, 8]), True)
+    """
+
+    def __init__(
+        self,
+        in_features: int = 2,
+        out_features: int = 1,
+        hidden_features: int = 256,
+        hidden_layers: int = 5,
+        bottleneck_factor: int = 8,
+        **kwargs: Any,
+    ) -> None:
+        _positive("bottleneck_factor", bottleneck_factor)
+        if isinstance(hidden_layers, int) and hidden_layers < 3:
+            raise ConfigError(f"a bottleneck needs at least 3 sine layers, got hidden_layers={hidden_layers!r}")
+        self.bottleneck_factor = bottleneck_factor
+        super().__init__(in_features, out_features, hidden_features, hidden_layers, **kwargs)
+
+    def _hidden_widths(self) -> list[int]:
+        widths = super()._hidden_widths()
+        widths[self.bottleneck] = max(1, self.hidden_features // self.bottleneck_factor)
+        return widths
+
+    @property
+    def bottleneck(self) -> int:
+        """Index of the narrow sine layer."""
+        return self.hidden_layers // 2
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments (JSON-serialisable)."""
+        return {**super().config, "bottleneck_factor": self.bottleneck_factor}
+
+    def encode(self, coords: Tensor) -> Tensor:
+        """Bottleneck activations ``(..., in_features) -> (..., hidden_features // bottleneck_factor)``."""
+        return self.activations(coords, self.bottleneck)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """The field's output from bottleneck activations ``(..., width) -> (..., out_features)``."""
+        return self.decode_from(z, self.bottleneck)
