@@ -1,5 +1,17 @@
-"""Analysis of what a field learned: embeddings, similarity, pair selection."""
+"""Analysis of what a field learned: embeddings, similarity, pair selection, interpolation."""
 
+from .embeddings import item_embeddings
+from .interpolation import Interpolation, blend_distance, interpolate
+from .places import PLACES
 from .similarity import METRICS, select_pairs, similarity_matrix
 
-__all__ = ["METRICS", "similarity_matrix", "select_pairs"]
+__all__ = [
+    "PLACES",
+    "item_embeddings",
+    "METRICS",
+    "similarity_matrix",
+    "select_pairs",
+    "Interpolation",
+    "interpolate",
+    "blend_distance",
+]

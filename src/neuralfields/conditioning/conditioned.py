@@ -75,8 +75,8 @@ class ConditionedField(Field):
         """How many items the conditioning supports."""
         return self.conditioning.num_items
 
-    def _modulations(self, index: Tensor) -> list[tuple[Tensor | None, Tensor | None]] | None:
-        codes = self.conditioning.codes(index)
+    def _modulations(self, codes: Tensor | None) -> list[tuple[Tensor | None, Tensor | None]] | None:
+        """Per-layer (scale, shift) of codes ``(B, latent_dim)``, broadcasting over coordinates."""
         if codes is None or self.modulator is None:
             return None
         out = self.modulator(codes)[:, None, :]  # (B, 1, total): broadcasts over the N coordinates
@@ -97,13 +97,23 @@ class ConditionedField(Field):
     def forward(self, coords: Tensor, index: Tensor | int) -> Tensor:  # type: ignore[override]
         """Evaluate items ``index`` at ``coords`` (see the class docs for the shapes)."""
         self.check_coords(coords)
-        single = isinstance(index, int) and not isinstance(index, bool)
-        idx = self.conditioning.check_index(index).to(coords.device)
-        if single:
+        if isinstance(index, int) and not isinstance(index, bool):
             lead = coords.shape[:-1]
-            out = self.forward(coords.reshape(1, -1, self.in_features), idx)
+            out = self.forward(coords.reshape(1, -1, self.in_features), torch.tensor([index]))
             return out.reshape(*lead, self.out_features)
-        b = idx.shape[0]
+        features, codes = self.inputs(index, device=coords.device)
+        return self.forward_inputs(coords, features, codes)
+
+    def inputs(self, index: Tensor | int, device: torch.device | None = None) -> tuple[Tensor, Tensor | None]:
+        """What the conditioning feeds the field for items ``index``: extra channels ``(B, extra_features)``
+        and modulation codes ``(B, latent_dim)`` (or ``None``)."""
+        idx = self.conditioning.check_index(index)
+        if device is not None:
+            idx = idx.to(device)
+        return self.conditioning.features(idx), self.conditioning.codes(idx)
+
+    def _field_inputs(self, coords: Tensor, features: Tensor, codes: Tensor | None) -> tuple[Tensor, Any]:
+        b = features.shape[0]
         if coords.dim() == 2:
             coords = coords.unsqueeze(0).expand(b, -1, -1)
         if coords.dim() != 3 or coords.shape[0] != b:
@@ -111,11 +121,38 @@ class ConditionedField(Field):
                 f"coords must be (B, N, {self.in_features}) with B = {b} items, or (N, {self.in_features}) "
                 f"shared by all items; got {tuple(coords.shape)}"
             )
-        feats = self.conditioning.features(idx).to(coords)
-        if feats.shape[1]:
-            coords = torch.cat([coords, feats[:, None, :].expand(-1, coords.shape[1], -1)], dim=-1)
-        mods = self._modulations(idx)
-        return self.field(coords) if mods is None else self.field(coords, modulations=mods)
+        features = features.to(coords)
+        if features.shape[1]:
+            coords = torch.cat([coords, features[:, None, :].expand(-1, coords.shape[1], -1)], dim=-1)
+        return coords, self._modulations(codes)
+
+    def forward_inputs(self, coords: Tensor, features: Tensor, codes: Tensor | None = None) -> Tensor:
+        """Evaluate the field on explicit conditioning inputs (e.g. interpolated ones), see :meth:`inputs`.
+
+        Args:
+            coords: ``(B, N, d)`` or ``(N, d)``.
+            features: ``(B, extra_features)``.
+            codes: ``(B, latent_dim)`` or ``None``.
+        """
+        self.check_coords(coords)
+        x, mods = self._field_inputs(coords, features, codes)
+        return self.field(x) if mods is None else self.field(x, modulations=mods)
+
+    def _layered_field(self) -> Any:
+        if not hasattr(self.field, "activations") or not hasattr(self.field, "decode_from"):
+            raise ConfigError(f"{type(self.field).__name__} does not expose its hidden layers; use a Siren")
+        return self.field
+
+    def activations(self, coords: Tensor, features: Tensor, codes: Tensor | None, layer: int) -> Tensor:
+        """Activations ``(B, N, width)`` of the inner field's sine layer ``layer`` (``-1``: the last)."""
+        self.check_coords(coords)
+        x, mods = self._field_inputs(coords, features, codes)
+        return self._layered_field().activations(x, layer, modulations=mods)
+
+    def decode_from(self, h: Tensor, codes: Tensor | None, layer: int) -> Tensor:
+        """The output ``(B, N, out)`` from activations ``h`` of sine layer ``layer`` (and the codes that
+        modulate the later layers)."""
+        return self._layered_field().decode_from(h, layer, modulations=self._modulations(codes))
 
     def item(self, index: int) -> ItemField:
         """A view of one item as an ordinary field (e.g. for :func:`neuralfields.render`)."""

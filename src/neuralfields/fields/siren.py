@@ -147,44 +147,39 @@ class Siren(Field):
                 computes ``sin(omega_0 * (scale_i * (W_i h + b_i) + shift_i))``.
         """
         self.check_coords(coords)
-        if modulations is not None and len(modulations) != len(self.sine_widths):
-            raise ShapeError(
-                f"expected one (scale, shift) modulation per sine layer ({len(self.sine_widths)}), "
-                f"got {len(modulations)}"
-            )
-        h = coords
-        for i, layer in enumerate(self.layers):
-            h = layer(h)
-            if self._is_sine(i):
-                if modulations is not None:
-                    scale, shift = modulations[i]
-                    h = h if scale is None else h * scale
-                    h = h if shift is None else h + shift
-                h = torch.sin(self.omega(i) * h)
-        return h
+        return self._run(coords, 0, len(self.layers), modulations)
 
-    def activations(self, coords: Tensor, layer: int) -> Tensor:
+    def activations(self, coords: Tensor, layer: int, modulations: Sequence[Modulation] | None = None) -> Tensor:
         """Activations after sine layer ``layer`` (0-based): ``(..., in_features) -> (..., width)``.
 
-        ``layer=-1`` (or ``len(sine_widths) - 1``) gives the last hidden layer.
+        ``layer=-1`` gives the last hidden layer. ``modulations`` as in :meth:`forward`.
         """
         self.check_coords(coords)
-        last = self._check_layer(layer)
-        h = coords
-        for i in range(last + 1):
-            h = torch.sin(self.omega(i) * self.layers[i](h))
-        return h
+        return self._run(coords, 0, self._check_layer(layer) + 1, modulations)
 
-    def decode_from(self, h: Tensor, layer: int) -> Tensor:
+    def decode_from(self, h: Tensor, layer: int, modulations: Sequence[Modulation] | None = None) -> Tensor:
         """Continue the forward pass from the activations of sine layer ``layer`` (see :meth:`activations`)."""
         start = self._check_layer(layer) + 1
         if h.shape[-1] != self.layers[start].in_features:
             raise ShapeError(
                 f"activations of sine layer {layer} have {self.layers[start].in_features} channels, got {h.shape[-1]}"
             )
-        for i in range(start, len(self.layers)):
+        return self._run(h, start, len(self.layers), modulations)
+
+    def _run(self, h: Tensor, start: int, stop: int, modulations: Sequence[Modulation] | None) -> Tensor:
+        """Layers ``start .. stop - 1`` (with their modulations) applied to ``h``."""
+        if modulations is not None and len(modulations) != len(self.sine_widths):
+            raise ShapeError(
+                f"expected one (scale, shift) modulation per sine layer ({len(self.sine_widths)}), "
+                f"got {len(modulations)}"
+            )
+        for i in range(start, stop):
             h = self.layers[i](h)
             if self._is_sine(i):
+                if modulations is not None:
+                    scale, shift = modulations[i]
+                    h = h if scale is None else h * scale
+                    h = h if shift is None else h + shift
                 h = torch.sin(self.omega(i) * h)
         return h
 
