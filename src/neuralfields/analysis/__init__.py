@@ -4,6 +4,7 @@ from .embeddings import item_embeddings
 from .interpolation import Interpolation, blend_distance, interpolate
 from .places import PLACES
 from .similarity import METRICS, select_pairs, similarity_matrix
+from .upsampling import upsampling_table
 
 __all__ = [
     "PLACES",
@@ -14,4 +15,5 @@ __all__ = [
     "Interpolation",
     "interpolate",
     "blend_distance",
+    "upsampling_table",
 ]
