@@ -1,5 +1,6 @@
 """Fitting: the fit loop, callbacks, history, checkpoints and metrics."""
 
+from .augment import augment_batch, augmentation
 from .callbacks import Callback, Snapshots, StepInfo, StopAtPSNR
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .fit import DEFAULTS, fit, lr_at
@@ -10,6 +11,8 @@ from .metrics import mse_to_psnr, psnr, ssim
 __all__ = [
     "fit",
     "fit_dataset",
+    "augmentation",
+    "augment_batch",
     "DatasetFitResult",
     "DatasetStepInfo",
     "DEFAULTS",

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..conditioning import ConditionedField
 from ..errors import ConfigError, DTypeError, InvalidDataError, ShapeError
 from ..fields.render import from_unit, render
-from ..grid import RandomBatches, holdout_masks, make_grid
+from ..grid import RandomBatches, _item_seed, holdout_masks, make_grid
+from .augment import augment_batch
 from .fit import DEFAULTS, _psnr_of_mse, _show_progress, lr_at
 from .history import History
 
@@ -113,6 +114,7 @@ def fit_dataset(
     snapshot_items: Sequence[int] = (),
     snapshot_steps: Sequence[int] = (),
     snapshot_shape: Sequence[int] | None = None,
+    augment: nn.Module | None = None,
     callbacks: Iterable[Callable[[DatasetStepInfo], bool | None]] = (),
     progress: bool = True,
 ) -> DatasetFitResult:
@@ -135,6 +137,10 @@ def fit_dataset(
         snapshot_items: items to render at ``snapshot_steps``.
         snapshot_steps: steps at which to render them.
         snapshot_shape: render shape of the snapshots (default: the images' size).
+        augment: optional augmentation applied to the step's images, e.g.
+            ``neuralfields.training.augmentation((H, W))`` (kornia flips, rotations, crops, colour
+            jitter); pixels that come from held-out pixels or from outside the image are not trained
+            on (see :func:`~neuralfields.training.augment_batch`).
         callbacks: called after each step with a :class:`DatasetStepInfo`; ``True`` stops the fit.
         progress: progress bar (only when stderr is a terminal).
 
@@ -170,7 +176,8 @@ def fit_dataset(
     device, dtype = param.device, param.dtype
     coords = make_grid((h, w), device=device, dtype=dtype).reshape(-1, 2)  # (P, 2)
     values = from_unit(data.to(device, dtype)).reshape(n, c, -1).transpose(1, 2)  # (N, P, C)
-    masks = holdout_masks(n, (h, w), holdout, seed=seed).reshape(n, -1)
+    masks_2d = holdout_masks(n, (h, w), holdout, seed=seed)
+    masks = masks_2d.reshape(n, -1)
     train_idx = torch.stack([(~m).nonzero().squeeze(1) for m in masks]).to(device)  # (N, T), equal T
     val_idx = torch.stack([m.nonzero().squeeze(1) for m in masks]).to(device)  # (N, K)
     t = train_idx.shape[1]
@@ -195,8 +202,18 @@ def fit_dataset(
             items = item_batches.batch(step).to(device)
             pix = train_idx[items][:, pixel_batches.batch(step).to(device)]  # (b, p)
             pred = field(coords[pix], items)
-            target = torch.gather(values[items], 1, pix[..., None].expand(-1, -1, c))
-            loss = torch.mean((pred - target) ** 2)
+            if augment is None:
+                target = torch.gather(values[items], 1, pix[..., None].expand(-1, -1, c))
+                loss = torch.mean((pred - target) ** 2)
+            else:
+                cpu_items = items.cpu()
+                images_aug, ok = augment_batch(
+                    augment, data[cpu_items].to(device, dtype), masks_2d[cpu_items].to(device), _item_seed(seed, step)
+                )
+                vals = from_unit(images_aug).reshape(len(items), c, -1).transpose(1, 2)
+                target = torch.gather(vals, 1, pix[..., None].expand(-1, -1, c))
+                weight = torch.gather(ok.reshape(len(items), -1), 1, pix).to(dtype)[..., None]
+                loss = torch.sum(weight * (pred - target) ** 2) / (weight.sum().clamp_min(1.0) * c)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
