@@ -109,6 +109,7 @@ _DOCUMENTED_MODULES = [
     "neuralfields.fields",
     "neuralfields.conditioning",
     "neuralfields.analysis",
+    "neuralfields.experiments",
     "neuralfields.training",
     "neuralfields.io",
     "neuralfields.grid",

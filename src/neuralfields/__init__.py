@@ -15,7 +15,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-from . import analysis, conditioning, data, errors, grid
+from . import analysis, conditioning, data, errors, experiments, grid
 from ._registry import KINDS, available, create, plugins, register
 from .errors import NeuralFieldsError, PluginWarning
 from .conditioning import BinaryCode, ConditionedField, IndexCoordinate, Latent
@@ -54,5 +54,6 @@ __all__ = [
     "conditioning",
     "data",
     "errors",
+    "experiments",
     "grid",
 ]

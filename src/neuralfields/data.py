@@ -29,6 +29,8 @@ __all__ = [
     "resize",
     "to_uint8",
     "save_image",
+    "DATASETS",
+    "load_dataset",
 ]
 
 SAMPLES: dict[str, str] = {
@@ -270,3 +272,88 @@ def save_image(image: Tensor, path: str | os.PathLike[str]) -> Path:
     png += _png_chunk(b"IDAT", zlib.compress(raw, 6))
     png += _png_chunk(b"IEND", b"")
     return _atomic_write(path, png)
+
+
+# ---- image sets ------------------------------------------------------------------------------
+
+DATASETS: dict[str, str] = {
+    "crops": "random crops of the grey scikit-image samples (needs neuralfields[data])",
+    "digits": "scikit-learn's handwritten digits, 8x8, 1,797 images (needs neuralfields[data])",
+    "shapes": "synthetic discs, boxes and stripes (always available)",
+}
+"""Bundled image sets for :func:`load_dataset` (name -> description)."""
+
+_CROP_SOURCES = ("camera", "moon", "coins", "text", "brick", "grass", "gravel", "page", "clock", "astronaut", "coffee", "chelsea", "rocket")
+
+
+def load_dataset(
+    source: str | os.PathLike[str], *, n: int = 100, size: int | Sequence[int] = 32, channels: int = 1, seed: int = 0
+) -> Tensor:
+    """A set of same-size images ``(N, C, H, W)`` in [0, 1].
+
+    Args:
+        source: a folder of image files (sorted by name, the first ``n``), or a bundled set
+            (see :data:`DATASETS`): ``"crops"``, ``"digits"``, ``"shapes"``.
+        n: number of images (at most).
+        size: ``H`` or ``(H, W)``; images are resized (crops are cut at that size from resized samples).
+        channels: 1 or 3.
+        seed: seed of the random crops / shapes.
+
+    Example:
+        >>> load_dataset("shapes", n=4, size=16).shape
+        torch.Size([4, 1, 16, 16])
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ConfigError(f"n must be a positive int, got {n!r}")
+    h, w = _size(size)
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"))
+        if not files:
+            raise FileFormatError(f"no image files (.png, .jpg, ...) in {path}")
+        return torch.stack([load_image(p, size=(h, w), channels=channels) for p in files[:n]])
+    name = str(source)
+    if name == "shapes":
+        return _shapes(n, h, w, channels, seed)
+    if name in ("crops", "digits"):
+        if not _has_skimage():
+            raise OptionalDependencyError("scikit-image / scikit-learn", "data", f"the {name!r} image set")
+        return _digits(n, h, w, channels) if name == "digits" else _crops(n, h, w, channels, seed)
+    raise UnknownNameError("image set", name, DATASETS, hint="A folder of image files works too.")
+
+
+def _digits(n: int, h: int, w: int, channels: int) -> Tensor:
+    from sklearn.datasets import load_digits
+
+    images = torch.from_numpy(load_digits().images[:n]).float()[:, None] / 16.0
+    return torch.stack([_convert_channels(resize(im, (h, w)), channels) for im in images])
+
+
+def _crops(n: int, h: int, w: int, channels: int, seed: int) -> Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    sources = [load_image(s, channels=channels) for s in _CROP_SOURCES]
+    sources = [resize(s, (max(4 * h, h + 1), max(4 * w, w + 1))) for s in sources]  # crops show a quarter
+    out = []
+    for i in range(n):
+        src = sources[i % len(sources)]
+        y = int(torch.randint(0, src.shape[1] - h + 1, (1,), generator=gen))
+        x = int(torch.randint(0, src.shape[2] - w + 1, (1,), generator=gen))
+        out.append(src[:, y : y + h, x : x + w])
+    return torch.stack(out).contiguous()
+
+
+def _shapes(n: int, h: int, w: int, channels: int, seed: int) -> Tensor:
+    from .grid import make_grid
+
+    gen = torch.Generator().manual_seed(seed)
+    g = make_grid((h, w))
+    y, x = g[..., 0], g[..., 1]
+    out = []
+    for _ in range(n):
+        r = torch.rand(8, generator=gen)
+        img = 0.2 + 0.3 * r[0] + 0.2 * (r[1] - 0.5) * x
+        disc = (x - (r[2] - 0.5)) ** 2 + (y - (r[3] - 0.5)) ** 2 < (0.15 + 0.3 * r[4]) ** 2
+        box = ((x + 0.5 - r[5]).abs() < 0.25) & ((y + 0.5 - r[6]).abs() < 0.2)
+        img = img + 0.4 * disc.float() - 0.3 * box.float() + 0.1 * torch.sin((10 + 20 * r[7]) * (x + y))
+        out.append(_convert_channels(img.clamp(0, 1)[None], channels))
+    return torch.stack(out)

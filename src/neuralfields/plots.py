@@ -17,7 +17,7 @@ from .data import to_uint8
 from .errors import OptionalDependencyError
 from .training.history import History
 
-__all__ = ["plot_history", "plot_comparison"]
+__all__ = ["plot_history", "plot_comparison", "plot_image_grid"]
 
 
 def _figure(width: float, height: float) -> Any:
@@ -94,4 +94,36 @@ def plot_comparison(
             fig.colorbar(im, ax=ax, shrink=0.8)
             ax.set_title("|error|", fontsize=9)
         ax.axis("off")
+    return _save(fig, path)
+
+
+def plot_image_grid(
+    rows: Sequence[Sequence[Tensor]],
+    path: str | os.PathLike[str],
+    *,
+    row_labels: Sequence[str] = (),
+    col_labels: Sequence[str] = (),
+    title: str = "",
+    cell: float = 1.3,
+) -> Path:
+    """A grid of images ``(C, H, W)`` in [0, 1] (rows of equal length), with optional labels."""
+    n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    fig = _figure(cell * n_cols + (1.0 if row_labels else 0.2), cell * n_rows + (0.6 if title or col_labels else 0.2))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    for r, row in enumerate(rows):
+        for c in range(n_cols):
+            ax = axes[r][c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if c < len(row):
+                arr = to_uint8(row[c])
+                ax.imshow(arr, cmap="gray" if arr.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
+            if c == 0 and r < len(row_labels):
+                ax.set_ylabel(row_labels[r], fontsize=8)
+            if r == 0 and c < len(col_labels):
+                ax.set_title(col_labels[c], fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
     return _save(fig, path)
