@@ -19,3 +19,9 @@ def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
     assert namespace["hi"].shape == (1, 256, 256)
     assert isinstance(namespace["g"], nf.Siren) and (tmp_path / "camera.safetensors").exists()
     assert namespace["res"].psnr > 25
+    # the second example: one field for many images
+    ns2: dict = {"nf": nf}
+    exec(compile(blocks[1], str(README), "exec"), ns2)
+    assert "held-out" in capsys.readouterr().out
+    assert ns2["strip"].frames.shape == (8, 1, 32, 32)
+    assert ns2["res"].psnr > ns2["res"].val_psnr
