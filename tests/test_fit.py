@@ -100,7 +100,7 @@ def test_3d_volume():
 def test_callbacks_snapshots_and_stop(image):
     snaps = nf.Snapshots(every=10, at=[3], shape=(12, 12))
     seen = []
-    res = nf.fit(small(), image, steps=50, callbacks=[snaps, lambda info: seen.append(info.step), nf.StopAtPSNR(1e9)], progress=False)
+    nf.fit(small(), image, steps=50, callbacks=[snaps, lambda info: seen.append(info.step), nf.StopAtPSNR(1e9)], progress=False)
     assert sorted(snaps.images) == [3, 10, 20, 30, 40, 50]
     assert snaps.images[10].shape == (1, 12, 12)
     assert seen == list(range(1, 51))

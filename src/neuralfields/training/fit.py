@@ -108,6 +108,42 @@ def _show_progress(progress: bool) -> bool:
     return bool(progress) and sys.stderr.isatty()
 
 
+def _progress_bar(progress: bool, steps: int, start: int, desc: str) -> Any:
+    """A tqdm bar when ``progress`` is on and stderr is a terminal, else ``None``."""
+    if not _show_progress(progress):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=steps, initial=start, desc=desc, unit="step", dynamic_ncols=True)
+
+
+def _check_loop(steps: Any, lr: Any, eval_every: Any) -> None:
+    if not isinstance(steps, int) or steps < 0:
+        raise ConfigError(f"steps must be a non-negative int, got {steps!r}")
+    if not isinstance(lr, (int, float)) or not lr > 0:
+        raise ConfigError(f"lr must be positive, got {lr!r}")
+    if not isinstance(eval_every, int) or eval_every < 1:
+        raise ConfigError(f"eval_every must be a positive int, got {eval_every!r}")
+
+
+def _update(optimizer: torch.optim.Optimizer, loss: Tensor, step: int, lr: float) -> float:
+    """One optimiser step on ``loss``; returns its value, or raises if it is not finite."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    value = float(loss.detach())
+    if not math.isfinite(value):
+        raise InvalidDataError(f"the loss became {value} at step {step + 1}; lower the learning rate (lr={lr})")
+    return value
+
+
+def _record(history: History, done: int, loss: float, elapsed: float) -> None:
+    history.step.append(done)
+    history.loss.append(loss)
+    history.psnr.append(_psnr_of_mse(loss))
+    history.time.append(elapsed)
+
+
 @torch.no_grad()
 def _mse(field: Field, coords: Tensor, targets: Tensor) -> float:
     total = 0.0
@@ -178,16 +214,11 @@ def fit(
     batch_size = DEFAULTS["batch_size"] if batch_size == "default" else batch_size
     schedule = DEFAULTS["schedule"] if schedule is None else schedule
     min_lr_ratio = DEFAULTS["min_lr_ratio"] if min_lr_ratio is None else min_lr_ratio
-    if not isinstance(steps, int) or steps < 0:
-        raise ConfigError(f"steps must be a non-negative int, got {steps!r}")
-    if not isinstance(lr, (int, float)) or not lr > 0:
-        raise ConfigError(f"lr must be positive, got {lr!r}")
+    _check_loop(steps, lr, eval_every)
     if schedule not in _SCHEDULES:
         raise ConfigError(f"unknown schedule {schedule!r}; use one of {_SCHEDULES}")
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise ConfigError(f"batch_size must be a positive int or None (full batch), got {batch_size!r}")
-    if not isinstance(eval_every, int) or eval_every < 1:
-        raise ConfigError(f"eval_every must be a positive int, got {eval_every!r}")
     if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every < 1):
         raise ConfigError(f"checkpoint_every must be a positive int or None, got {checkpoint_every!r}")
 
@@ -219,12 +250,7 @@ def fit(
 
     callbacks = list(callbacks)
     stopped = False
-    show = _show_progress(progress)
-    bar = None
-    if show:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, initial=start, desc="fit", unit="step", dynamic_ncols=True)
+    bar = _progress_bar(progress, steps, start, "fit")
     try:
         for step in range(start, steps):
             t0 = time.perf_counter()
@@ -236,21 +262,9 @@ def fit(
                 idx = sampler.batch(step)  # type: ignore[union-attr]
                 idx = idx.to(device)
                 x, y = x_full[idx], y_full[idx]
-            loss = torch.mean((field(x) - y) ** 2)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_value = float(loss.detach())
-            if not math.isfinite(loss_value):
-                raise InvalidDataError(
-                    f"the loss became {loss_value} at step {step + 1}; lower the learning rate (lr={lr})"
-                )
-            elapsed = time.perf_counter() - t0
+            loss_value = _update(optimizer, torch.mean((field(x) - y) ** 2), step, lr)
             done = step + 1
-            history.step.append(done)
-            history.loss.append(loss_value)
-            history.psnr.append(_psnr_of_mse(loss_value))
-            history.time.append(elapsed)
+            _record(history, done, loss_value, time.perf_counter() - t0)
             val = None
             if val_idx.numel() and (done % eval_every == 0 or done == steps):
                 val = _psnr_of_mse(_mse(field, x_val, y_val))

@@ -16,7 +16,7 @@ from ..errors import ConfigError, DTypeError, InvalidDataError, ShapeError
 from ..fields.render import from_unit, render
 from ..grid import RandomBatches, _item_seed, holdout_masks, make_grid
 from .augment import augment_batch
-from .fit import DEFAULTS, _psnr_of_mse, _show_progress, lr_at
+from .fit import DEFAULTS, _check_loop, _progress_bar, _psnr_of_mse, _record, _update, lr_at
 from .history import History
 
 __all__ = ["fit_dataset", "DatasetFitResult", "DatasetStepInfo"]
@@ -165,12 +165,7 @@ def fit_dataset(
             f"got in_features={field.in_features}, out_features={field.out_features}"
         )
     lr = DEFAULTS["lr"] if lr is None else lr
-    if not isinstance(steps, int) or steps < 0:
-        raise ConfigError(f"steps must be a non-negative int, got {steps!r}")
-    if not lr > 0:
-        raise ConfigError(f"lr must be positive, got {lr!r}")
-    if not isinstance(eval_every, int) or eval_every < 1:
-        raise ConfigError(f"eval_every must be a positive int, got {eval_every!r}")
+    _check_loop(steps, lr, eval_every)
 
     param = next(field.parameters())
     device, dtype = param.device, param.dtype
@@ -189,11 +184,7 @@ def fit_dataset(
     history = History()
     snapshots: dict[int, dict[int, Tensor]] = {i: {} for i in snapshot_items}
     snap_shape = tuple(snapshot_shape) if snapshot_shape is not None else (h, w)
-    bar = None
-    if _show_progress(progress):
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, desc="fit_dataset", unit="step", dynamic_ncols=True)
+    bar = _progress_bar(progress, steps, 0, "fit_dataset")
     try:
         for step in range(steps):
             t0 = time.perf_counter()
@@ -214,17 +205,9 @@ def fit_dataset(
                 target = torch.gather(vals, 1, pix[..., None].expand(-1, -1, c))
                 weight = torch.gather(ok.reshape(len(items), -1), 1, pix).to(dtype)[..., None]
                 loss = torch.sum(weight * (pred - target) ** 2) / (weight.sum().clamp_min(1.0) * c)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_value = float(loss.detach())
-            if not math.isfinite(loss_value):
-                raise InvalidDataError(f"the loss became {loss_value} at step {step + 1}; lower the learning rate (lr={lr})")
+            loss_value = _update(optimizer, loss, step, lr)
             done = step + 1
-            history.step.append(done)
-            history.loss.append(loss_value)
-            history.psnr.append(_psnr_of_mse(loss_value))
-            history.time.append(time.perf_counter() - t0)
+            _record(history, done, loss_value, time.perf_counter() - t0)
             val = None
             if val_idx.shape[1] and (done % eval_every == 0 or done == steps):
                 val = _psnr_of_mse(_item_mse(field, coords, values, val_idx, all_items).mean().item())
