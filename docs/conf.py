@@ -110,6 +110,7 @@ _DOCUMENTED_MODULES = [
     "neuralfields.conditioning",
     "neuralfields.analysis",
     "neuralfields.experiments",
+    "neuralfields.inverse",
     "neuralfields.training",
     "neuralfields.io",
     "neuralfields.grid",

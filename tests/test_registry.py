@@ -210,3 +210,13 @@ def test_disable_plugins(fake_plugins, monkeypatch):
         warnings.simplefilter("error")
         assert "fake-a" not in nf.available("field")
     assert nf.plugins() == []
+
+
+def test_configs_may_use_the_words_kind_and_name(isolated_registry):
+    @nf.register("operator", "takes-kind")
+    class TakesKind:
+        def __init__(self, kind="a", name="b"):
+            self.kind, self.name = kind, name
+
+    made = nf.create("operator", "takes-kind", kind="x", name="y")
+    assert (made.kind, made.name) == ("x", "y")

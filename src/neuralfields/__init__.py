@@ -15,7 +15,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-from . import analysis, conditioning, data, errors, experiments, grid
+from . import analysis, conditioning, data, errors, experiments, grid, inverse
 from ._registry import KINDS, available, create, plugins, register
 from .errors import NeuralFieldsError, PluginWarning
 from .conditioning import BinaryCode, ConditionedField, IndexCoordinate, Latent
@@ -56,4 +56,5 @@ __all__ = [
     "errors",
     "experiments",
     "grid",
+    "inverse",
 ]

@@ -231,7 +231,7 @@ def get(kind: str, name: str) -> Any:
     return _lookup(kind, name).obj
 
 
-def create(kind: str, name: str, **config: Any) -> Any:
+def create(kind: str, name: str, /, **config: Any) -> Any:
     """Build the implementation registered as ``name`` of ``kind`` from its config.
 
     Config values that are nested specs (``{"kind": ..., "name": ..., "config": {...}}``, as

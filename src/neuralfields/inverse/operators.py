@@ -1,0 +1,204 @@
+"""Forward operators of inverse problems: ``y = A x (+ noise)`` on images ``(B, C, H, W)``.
+
+Every operator is linear and has its adjoint (``<A x, y> = <x, A^T y>``, tested for each registered
+operator): denoising (identity), inpainting (a mask), super-resolution (average-pool downsampling) and
+deblurring (a Gaussian blur from kornia).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .._registry import register
+from ..errors import ConfigError, DTypeError, InvalidDataError, ShapeError
+from ..grid import _check_shape, holdout_mask
+
+__all__ = ["Operator", "Denoise", "Mask", "Downsample", "Blur"]
+
+
+class Operator(nn.Module):
+    """A linear forward operator ``A`` on images ``(B, C, H, W)``, with its adjoint.
+
+    Subclasses implement :meth:`forward` (``A x``), :meth:`adjoint` (``A^T y``) and :attr:`config`.
+    """
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """JSON-serialisable constructor arguments."""
+        raise NotImplementedError
+
+    def _check(self, x: Tensor, what: str = "x") -> Tensor:
+        if not isinstance(x, Tensor) or not x.is_floating_point():
+            raise DTypeError(f"{what} must be a floating-point tensor (B, C, H, W), got {getattr(x, 'dtype', type(x))}")
+        if x.dim() != 4:
+            raise ShapeError(f"{what} must have shape (B, C, H, W), got {tuple(x.shape)}; add a batch with x[None]")
+        return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``A x``."""
+        raise NotImplementedError
+
+    def adjoint(self, y: Tensor) -> Tensor:
+        """``A^T y``."""
+        raise NotImplementedError
+
+    def measure(self, x: Tensor, sigma: float = 0.0, seed: int = 0) -> Tensor:
+        """A noisy measurement ``A x + sigma * n`` with Gaussian ``n`` drawn from ``seed``.
+
+        Raises:
+            ConfigError: ``sigma`` is negative.
+            InvalidDataError: ``x`` holds NaN or infinite values.
+        """
+        if not isinstance(sigma, (int, float)) or sigma < 0 or not math.isfinite(sigma):
+            raise ConfigError(f"sigma must be a finite number >= 0, got {sigma!r}")
+        self._check(x)
+        if not bool(torch.isfinite(x).all()):
+            raise InvalidDataError("x contains NaN or infinite values")
+        y = self(x)
+        if sigma:
+            gen = torch.Generator(device="cpu").manual_seed(seed)
+            y = y + sigma * torch.randn(y.shape, generator=gen, dtype=y.dtype).to(y.device)
+        return y
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+
+
+@register("operator", "denoise")
+class Denoise(Operator):
+    """The identity: the measurement is the image itself (plus the noise of :meth:`measure`)."""
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {}
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._check(x)
+
+    def adjoint(self, y: Tensor) -> Tensor:
+        return self._check(y, "y")
+
+
+@register("operator", "mask")
+class Mask(Operator):
+    """Inpainting: pixels where the mask is 0 are not observed (``A x = m * x``, self-adjoint).
+
+    Args:
+        shape: image size ``(H, W)``.
+        kind: ``"quarter"`` hides the bottom-right quarter; ``"random"`` hides ``fraction`` of the
+            pixels at random (fixed by ``seed``); ``"none"`` hides nothing.
+        fraction: hidden fraction for ``"random"``.
+        seed: seed of the random mask.
+
+    Attributes:
+        mask: ``(H, W)`` float buffer, 1 where observed.
+
+    Example:
+        >>> op = Mask((4, 4), kind="quarter")
+        >>> int(op.mask.sum())
+        12
+    """
+
+    def __init__(self, shape: Sequence[int], kind: str = "quarter", fraction: float = 0.5, seed: int = 0) -> None:
+        super().__init__()
+        dims = _check_shape(shape)
+        if len(dims) != 2:
+            raise ShapeError(f"shape must be (H, W), got {shape!r}")
+        h, w = dims
+        if kind == "quarter":
+            mask = torch.ones(h, w)
+            mask[h // 2 :, w // 2 :] = 0.0
+        elif kind == "random":
+            mask = (~holdout_mask((h, w), fraction, seed=seed)).float()
+        elif kind == "none":
+            mask = torch.ones(h, w)
+        else:
+            raise ConfigError(f"unknown mask kind {kind!r}; use 'quarter', 'random' or 'none'")
+        self.shape, self.kind, self.fraction, self.seed = (h, w), kind, float(fraction), seed
+        self.register_buffer("mask", mask)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"shape": list(self.shape), "kind": self.kind, "fraction": self.fraction, "seed": self.seed}
+
+    def _masked(self, x: Tensor, what: str) -> Tensor:
+        self._check(x, what)
+        if tuple(x.shape[-2:]) != self.shape:
+            raise ShapeError(f"the mask is {self.shape[0]}x{self.shape[1]} but {what} is {x.shape[-2]}x{x.shape[-1]}")
+        return x * self.mask.to(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._masked(x, "x")
+
+    def adjoint(self, y: Tensor) -> Tensor:
+        return self._masked(y, "y")
+
+
+@register("operator", "downsample")
+class Downsample(Operator):
+    """Super-resolution: average pooling by ``factor`` (adjoint: nearest upsampling divided by ``factor**2``)."""
+
+    def __init__(self, factor: int = 2) -> None:
+        super().__init__()
+        if not isinstance(factor, int) or factor < 1:
+            raise ConfigError(f"factor must be a positive int, got {factor!r}")
+        self.factor = factor
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"factor": self.factor}
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check(x)
+        if x.shape[-2] % self.factor or x.shape[-1] % self.factor:
+            raise ShapeError(f"image size {tuple(x.shape[-2:])} is not divisible by the factor {self.factor}")
+        return F.avg_pool2d(x, self.factor)
+
+    def adjoint(self, y: Tensor) -> Tensor:
+        self._check(y, "y")
+        return F.interpolate(y, scale_factor=self.factor, mode="nearest") / self.factor**2
+
+
+@register("operator", "blur")
+class Blur(Operator):
+    """Deblurring: a Gaussian blur (kernel from :func:`kornia.filters.get_gaussian_kernel2d`), zero padding.
+
+    The kernel is symmetric, so with zero padding the blur is its own adjoint.
+
+    Args:
+        kernel_size: odd kernel size.
+        sigma: the Gaussian's standard deviation in pixels (> 0).
+    """
+
+    def __init__(self, kernel_size: int = 7, sigma: float = 1.5) -> None:
+        super().__init__()
+        if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
+            raise ConfigError(f"kernel_size must be a positive odd int, got {kernel_size!r}")
+        if not isinstance(sigma, (int, float)) or not sigma > 0:
+            raise ConfigError(f"sigma must be > 0, got {sigma!r}")
+        from kornia.filters import get_gaussian_kernel2d
+
+        self.kernel_size, self.sigma = kernel_size, float(sigma)
+        kernel = get_gaussian_kernel2d((kernel_size, kernel_size), (self.sigma, self.sigma))
+        self.register_buffer("kernel", kernel.reshape(1, 1, kernel_size, kernel_size), persistent=False)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"kernel_size": self.kernel_size, "sigma": self.sigma}
+
+    def _conv(self, x: Tensor) -> Tensor:
+        c = x.shape[1]
+        k = self.kernel.to(x).expand(c, 1, -1, -1)
+        return F.conv2d(x, k, padding=self.kernel_size // 2, groups=c)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._conv(self._check(x))
+
+    def adjoint(self, y: Tensor) -> Tensor:
+        return self._conv(self._check(y, "y"))
