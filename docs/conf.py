@@ -111,6 +111,7 @@ _DOCUMENTED_MODULES = [
     "neuralfields.analysis",
     "neuralfields.experiments",
     "neuralfields.inverse",
+    "neuralfields.priors",
     "neuralfields.training",
     "neuralfields.io",
     "neuralfields.grid",

@@ -15,7 +15,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-from . import analysis, conditioning, data, errors, experiments, grid, inverse
+from . import analysis, conditioning, data, errors, experiments, grid, inverse, priors
 from ._registry import KINDS, available, create, plugins, register
 from .errors import NeuralFieldsError, PluginWarning
 from .conditioning import BinaryCode, ConditionedField, IndexCoordinate, Latent
@@ -57,4 +57,5 @@ __all__ = [
     "experiments",
     "grid",
     "inverse",
+    "priors",
 ]
