@@ -30,11 +30,11 @@ def test_near_zero_on_large_uniform_samples(d, seed):
 
 @given(st.integers(1, 6), st.floats(0.0, 1.0), st.floats(0.0, 0.01), st.integers(0, 10_000))
 def test_large_on_collapsed_samples(d, centre, spread, seed):
-    """Latents collapsed near one point have (almost) no variance: the default loss is at least about
-    (1/12)^2, far above what uniform samples give, and the coverage measures say so."""
+    """Latents collapsed near one point have (almost) no variance: the default loss (relative errors)
+    is close to 1, far above what uniform samples give, and the coverage measures say so."""
     gen = torch.Generator().manual_seed(seed)
     z = (centre + spread * torch.rand(2_000, d, generator=gen, dtype=torch.float64)).clamp(0, 1)
-    assert float(moment_matching_loss(z)) > 0.5 * (1 / 12) ** 2
+    assert float(moment_matching_loss(z)) > 0.5
     assert float(ks_uniform(z).min()) > 0.45
     if d >= 2:
         assert pair_occupancy(z, bins=10) <= 4 / 100

@@ -1,5 +1,6 @@
-"""Priors: latent moment matching and latent-space coverage (autoencoder priors come next)."""
+"""Priors: autoencoder priors, latent moment matching and latent-space coverage."""
 
+from .autoencoder import AutoEncoder, AutoEncoderHistory, train_autoencoder
 from .moments import (
     DEFAULT_WEIGHTS,
     MOMENTS,
@@ -11,6 +12,9 @@ from .moments import (
 )
 
 __all__ = [
+    "AutoEncoder",
+    "AutoEncoderHistory",
+    "train_autoencoder",
     "MOMENTS",
     "UNIFORM_MOMENTS",
     "DEFAULT_WEIGHTS",

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ..errors import ConfigError, ShapeError
 
-__all__ = ["MOMENTS", "UNIFORM_MOMENTS", "DEFAULT_WEIGHTS", "latent_moments", "moment_matching_loss", "ks_uniform", "pair_occupancy"]
+__all__ = ["MOMENTS", "UNIFORM_MOMENTS", "MOMENT_SCALES", "DEFAULT_WEIGHTS", "latent_moments", "moment_matching_loss", "ks_uniform", "pair_occupancy"]
 
 MOMENTS = ("mean", "variance", "skewness", "kurtosis")
 """The moments that can be matched."""
@@ -22,6 +22,11 @@ UNIFORM_MOMENTS: dict[str, float] = {"mean": 0.5, "variance": 1.0 / 12.0, "skewn
 DEFAULT_WEIGHTS: dict[str, float] = {"variance": 1.0, "kurtosis": 1.0}
 """Match only variance and kurtosis: the seeds found that this covers the latent space best, while
 matching the mean collapses it."""
+
+MOMENT_SCALES: dict[str, float] = {"mean": 12.0**-0.5, "variance": 1.0 / 12.0, "skewness": 1.0, "kurtosis": 9.0 / 5.0}
+"""Each moment's error is divided by this scale (the uniform's standard deviation for the mean, the
+target for variance and kurtosis), so the terms are comparable: unscaled, the kurtosis error dominates
+and training collapses the variance while matching the (scale-free) kurtosis."""
 
 _EPS = 1e-8
 
@@ -65,7 +70,9 @@ def latent_moments(z: Tensor) -> dict[str, Tensor]:
 def moment_matching_loss(
     z: Tensor, weights: Mapping[str, float] | None = None, target: Mapping[str, float] | None = None
 ) -> Tensor:
-    """Weighted squared distance between the latents' moments and the target's, averaged over coordinates.
+    """Weighted squared relative distance between the latents' moments and the target's.
+
+    ``sum_k w_k * mean_d ((m_k(d) - t_k) / s_k)^2`` with the scales ``s_k`` of :data:`MOMENT_SCALES`.
 
     Args:
         z: latents ``(B, D)`` (e.g. a sigmoid layer's output in [0, 1]).
@@ -87,7 +94,7 @@ def moment_matching_loss(
     loss = z.new_zeros(())
     for k, w in weights.items():
         if w:
-            loss = loss + w * ((m[k] - target[k]) ** 2).mean()
+            loss = loss + w * (((m[k] - target[k]) / MOMENT_SCALES[k]) ** 2).mean()
     return loss
 
 
