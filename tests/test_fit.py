@@ -213,3 +213,17 @@ def test_divergence_is_reported(image):
 def test_not_a_field(image):
     with pytest.raises(DTypeError, match="Field"):
         nf.fit(torch.nn.Linear(2, 1), image, steps=1, progress=False)
+
+
+def test_results_are_valid_json_with_infinite_psnr():
+    """A perfect fit has PSNR inf; summaries and histories write it as null and read it back as inf."""
+    import json
+
+    from neuralfields._json import finite
+    from neuralfields.training import FitResult, History
+
+    assert finite({"a": [1.0, float("inf"), (float("nan"),)], "b": "x"}) == {"a": [1.0, None, [None]], "b": "x"}
+    h = History(step=[1], loss=[0.0], psnr=[math.inf], time=[0.1])
+    text = json.dumps(FitResult(small(), h, math.inf, math.inf, 1).summary(), allow_nan=False)
+    assert json.loads(text)["psnr"] is None and json.loads(text)["val_psnr"] is None
+    assert History.from_dict(json.loads(json.dumps(h.as_dict(), allow_nan=False))).psnr == [math.inf]

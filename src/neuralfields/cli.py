@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -141,12 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _finite(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None
-
-
 def _cmd_fit(args: argparse.Namespace) -> int:
     from . import data, io
+    from ._json import finite
     from ._registry import spec_of
     from .fields import Siren, render
     from .training import fit, psnr, ssim
@@ -178,7 +174,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         "source": str(args.image),
         "shape": [c, h, w],
         **result.summary(),
-        "psnr_image": _finite(psnr(recon, image)),
+        "psnr_image": psnr(recon, image),
         "ssim_image": ssim(recon, image),
         "parameters": sum(p.numel() for p in field.parameters()),
         "field": spec_of(field),
@@ -198,7 +194,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         plot_comparison([image, recon], ["target", "reconstruction"], out / "comparison.png", error_of=(0, 1))
     except OptionalDependencyError as exc:
         print(f"note: skipped the plots: {exc}", file=sys.stderr)
-    io._atomic_write(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
+    io._atomic_write(out / "metrics.json", (json.dumps(finite(metrics), indent=2) + "\n").encode())
     print(
         f"PSNR {metrics['psnr_image']:.2f} dB, SSIM {metrics['ssim_image']:.4f} after {result.steps} steps "
         f"({result.seconds:.1f} s); wrote {out}/"

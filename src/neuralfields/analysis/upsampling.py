@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .._json import finite
 from ..conditioning import ConditionedField
 from ..errors import ShapeError
 from ..fields.base import Field
@@ -70,6 +70,5 @@ def upsampling_table(field: Field, low: Tensor, high: Tensor) -> dict[str, Any]:
             "bicubic_ssim": ssim(bicubic[i], high[i]),
         })  # fmt: skip
     keys = ("field_psnr", "field_ssim", "bicubic_psnr", "bicubic_ssim")
-    mean = {k: float(sum(r[k] for r in rows) / n) for k in keys}
-    mean = {k: (v if math.isfinite(v) else None) for k, v in mean.items()}
+    mean = finite({k: float(sum(r[k] for r in rows) / n) for k in keys})
     return {"rows": rows, "mean": mean, "renders": renders, "bicubic": bicubic}

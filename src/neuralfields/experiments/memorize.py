@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import _registry
+from .._json import finite
 from ..analysis import PLACES, interpolate, item_embeddings, select_pairs, similarity_matrix, upsampling_table
 from ..conditioning import ConditionedField
 from ..errors import ConfigError, InvalidDataError
@@ -179,7 +179,7 @@ def memorize(images: Tensor, out: str | os.PathLike[str], config: MemorizeConfig
                     col_labels=alphas, title=f"interpolating items {a} and {b}")  # fmt: skip
     metrics["interpolation"] = {"items": [a, b], "blend_distance": distances}
     metrics["history"] = res.history.as_dict()
-    _atomic_write(out / "metrics.json", (json.dumps(_finite(metrics), indent=2) + "\n").encode())
+    _atomic_write(out / "metrics.json", (json.dumps(finite(metrics), indent=2) + "\n").encode())
     return metrics
 
 
@@ -192,12 +192,3 @@ def _has_place(model: ConditionedField, place: str) -> bool:
         return False
     return True
 
-
-def _finite(x: Any) -> Any:
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    return x

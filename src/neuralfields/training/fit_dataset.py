@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .._json import finite
 from ..conditioning import ConditionedField
 from ..errors import ConfigError, DTypeError, InvalidDataError, ShapeError
 from ..fields.render import from_unit, render
@@ -62,18 +62,14 @@ class DatasetFitResult:
 
     def summary(self) -> dict[str, Any]:
         """Final figures as a JSON-serialisable dict."""
-
-        def fin(x: float | None) -> float | None:
-            return x if x is not None and math.isfinite(x) else None
-
-        return {
+        return finite({
             "steps": len(self.history),
-            "psnr": fin(self.psnr),
-            "val_psnr": fin(self.val_psnr),
-            "item_psnr": [fin(p) for p in self.item_psnr],
-            "item_val_psnr": [fin(p) for p in self.item_val_psnr],
+            "psnr": self.psnr,
+            "val_psnr": self.val_psnr,
+            "item_psnr": self.item_psnr,
+            "item_val_psnr": self.item_val_psnr,
             "seconds": self.history.elapsed,
-        }
+        })  # fmt: skip
 
 
 def _stack(images: Tensor | Sequence[Tensor]) -> Tensor:

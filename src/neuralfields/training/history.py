@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .._json import finite
 from ..fields.base import Field
 
 __all__ = ["History", "FitResult"]
@@ -45,8 +46,7 @@ class History:
 
     def as_dict(self) -> dict[str, list[Any]]:
         """Plain lists (JSON-serialisable; infinities become ``None``)."""
-        return {k: [None if isinstance(v, float) and not math.isfinite(v) else v for v in vals]
-                for k, vals in asdict(self).items()}
+        return finite(asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict[str, list[Any]]) -> History:
@@ -81,11 +81,11 @@ class FitResult:
 
     def summary(self) -> dict[str, Any]:
         """Final figures as a JSON-serialisable dict."""
-        return {
+        return finite({
             "steps": self.steps,
-            "psnr": self.psnr if math.isfinite(self.psnr) else None,
-            "val_psnr": self.val_psnr if self.val_psnr is None or math.isfinite(self.val_psnr) else None,
+            "psnr": self.psnr,
+            "val_psnr": self.val_psnr,
             "seconds": self.seconds,
             "seconds_per_step": self.seconds / max(len(self.history), 1),
             "stopped_early": self.stopped_early,
-        }
+        })  # fmt: skip
