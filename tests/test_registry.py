@@ -220,3 +220,13 @@ def test_configs_may_use_the_words_kind_and_name(isolated_registry):
 
     made = nf.create("operator", "takes-kind", kind="x", name="y")
     assert (made.kind, made.name) == ("x", "y")
+
+
+def test_reprs_show_the_config():
+    assert "hidden_features=8" in repr(nf.Siren(2, 1, 8)) and "num_items=3" in repr(nf.BinaryCode(3))
+    assert "factor=2" in repr(nf.inverse.Downsample(2))
+
+    class NoConfig(nf.Field):
+        in_features, out_features = 2, 1
+
+    assert repr(NoConfig()) == "NoConfig()"

@@ -264,6 +264,15 @@ def plugins() -> list[PluginInfo]:
     return list(_plugins)
 
 
+def config_repr(model: Any) -> str:
+    """``key=value, ...`` of a model's config, for ``extra_repr`` (empty when it has no config)."""
+    try:
+        config = model.config
+    except NotImplementedError:
+        return ""
+    return ", ".join(f"{k}={v!r}" for k, v in config.items())
+
+
 def _is_spec(value: Any) -> bool:
     return (
         isinstance(value, Mapping)

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .._registry import config_repr
 from ..errors import DTypeError, IndexOutOfRangeError, ShapeError
 
 __all__ = ["Conditioning"]
@@ -66,7 +67,4 @@ class Conditioning(nn.Module):
         return None
 
     def extra_repr(self) -> str:
-        try:
-            return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
-        except NotImplementedError:
-            return ""
+        return config_repr(self)

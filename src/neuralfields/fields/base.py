@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .._registry import config_repr
 from ..errors import DTypeError, ShapeError
 
 __all__ = ["Field"]
@@ -120,8 +121,4 @@ class Field(nn.Module):
         return new
 
     def extra_repr(self) -> str:
-        try:
-            config = self.config
-        except NotImplementedError:
-            return ""
-        return ", ".join(f"{k}={v!r}" for k, v in config.items())
+        return config_repr(self)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._registry import register
+from .._registry import config_repr, register
 from ..errors import ConfigError, DTypeError, InvalidDataError, ShapeError
 from ..grid import _check_shape, holdout_mask
 
@@ -67,7 +67,7 @@ class Operator(nn.Module):
         return y
 
     def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        return config_repr(self)
 
 
 @register("operator", "denoise")
