@@ -1,5 +1,26 @@
-"""Inverse problems: forward operators (and, later, solvers)."""
+"""Inverse problems: forward operators, solvers and early-stopping rules."""
 
 from .operators import Blur, Denoise, Downsample, Mask, Operator
+from .solvers import FieldSolver, MAPSolver, Prior, Solution, SolveHistory, Solver, initial_guess, solve
+from .stopping import Discrepancy, FixedBudget, HoldoutStop, StoppingRule, stopping_rule
 
-__all__ = ["Operator", "Denoise", "Mask", "Downsample", "Blur"]
+__all__ = [
+    "Operator",
+    "Denoise",
+    "Mask",
+    "Downsample",
+    "Blur",
+    "solve",
+    "Solver",
+    "MAPSolver",
+    "FieldSolver",
+    "Solution",
+    "SolveHistory",
+    "Prior",
+    "initial_guess",
+    "StoppingRule",
+    "FixedBudget",
+    "Discrepancy",
+    "HoldoutStop",
+    "stopping_rule",
+]

@@ -1,6 +1,7 @@
 """Priors: autoencoder priors, latent moment matching and latent-space coverage."""
 
 from .autoencoder import AutoEncoder, AutoEncoderHistory, train_autoencoder
+from .inspection import ProbeResult, ood_probes, probe_report
 from .moments import (
     DEFAULT_WEIGHTS,
     MOMENTS,
@@ -10,6 +11,7 @@ from .moments import (
     moment_matching_loss,
     pair_occupancy,
 )
+from .tv import TotalVariation, total_variation
 
 __all__ = [
     "AutoEncoder",
@@ -22,4 +24,9 @@ __all__ = [
     "moment_matching_loss",
     "ks_uniform",
     "pair_occupancy",
+    "TotalVariation",
+    "total_variation",
+    "ood_probes",
+    "probe_report",
+    "ProbeResult",
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._progress import progress_bar
 from ..errors import CheckpointError, ConfigError, DTypeError, InvalidDataError, ShapeError
 from ..fields.base import Field
 from ..fields.render import from_unit
@@ -102,19 +102,6 @@ def _prepare(field: Field, signal: Signal) -> tuple[Tensor, Tensor, tuple[int, .
             f"{field.out_features}; build the field with out_features={targets.shape[1]}"
         )
     return coords, targets, shape
-
-
-def _show_progress(progress: bool) -> bool:
-    return bool(progress) and sys.stderr.isatty()
-
-
-def _progress_bar(progress: bool, steps: int, start: int, desc: str) -> Any:
-    """A tqdm bar when ``progress`` is on and stderr is a terminal, else ``None``."""
-    if not _show_progress(progress):
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=steps, initial=start, desc=desc, unit="step", dynamic_ncols=True)
 
 
 def _check_loop(steps: Any, lr: Any, eval_every: Any) -> None:
@@ -250,7 +237,7 @@ def fit(
 
     callbacks = list(callbacks)
     stopped = False
-    bar = _progress_bar(progress, steps, start, "fit")
+    bar = progress_bar(progress, steps, "fit", initial=start)
     try:
         for step in range(start, steps):
             t0 = time.perf_counter()

@@ -16,7 +16,8 @@ from ..errors import ConfigError, DTypeError, InvalidDataError, ShapeError
 from ..fields.render import from_unit, render
 from ..grid import RandomBatches, _item_seed, holdout_masks, make_grid
 from .augment import augment_batch
-from .fit import DEFAULTS, _check_loop, _progress_bar, _psnr_of_mse, _record, _update, lr_at
+from .._progress import progress_bar
+from .fit import DEFAULTS, _check_loop, _psnr_of_mse, _record, _update, lr_at
 from .history import History
 
 __all__ = ["fit_dataset", "DatasetFitResult", "DatasetStepInfo"]
@@ -180,7 +181,7 @@ def fit_dataset(
     history = History()
     snapshots: dict[int, dict[int, Tensor]] = {i: {} for i in snapshot_items}
     snap_shape = tuple(snapshot_shape) if snapshot_shape is not None else (h, w)
-    bar = _progress_bar(progress, steps, 0, "fit_dataset")
+    bar = progress_bar(progress, steps, "fit_dataset")
     try:
         for step in range(steps):
             t0 = time.perf_counter()
