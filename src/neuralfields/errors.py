@@ -19,6 +19,7 @@ __all__ = [
     "InvalidDataError",
     "IndexOutOfRangeError",
     "ConfigError",
+    "DeviceError",
     "RegistryError",
     "UnknownNameError",
     "DuplicateNameError",
@@ -51,6 +52,10 @@ class IndexOutOfRangeError(NeuralFieldsError, IndexError):
 
 class ConfigError(NeuralFieldsError, ValueError):
     """An argument or configuration value is invalid."""
+
+
+class DeviceError(NeuralFieldsError, ValueError):
+    """Tensors that must be on one device are not (e.g. inputs on CUDA, weights on the CPU)."""
 
 
 class RegistryError(NeuralFieldsError, LookupError):

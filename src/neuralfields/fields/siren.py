@@ -11,9 +11,26 @@ from torch import Tensor, nn
 
 from .._registry import register
 from ..errors import ConfigError, ShapeError
+from ..kernels import TRITON_AVAILABLE, sine_layer, sine_layer_batched
 from .base import Field
 
-__all__ = ["Siren", "BottleneckSiren", "siren_init_", "Modulation"]
+__all__ = ["Siren", "BottleneckSiren", "siren_init_", "Modulation", "BACKENDS", "resolve_backend"]
+
+BACKENDS = ("auto", "eager", "fused")
+"""How a :class:`Siren` computes its sine layers: ``"eager"`` (``torch.sin`` of a linear layer),
+``"fused"`` (the :func:`~neuralfields.kernels.sine_layer` op: one buffer per layer, a backward that
+recomputes the pre-activation) or ``"auto"`` (see :func:`resolve_backend`)."""
+
+
+def resolve_backend(backend: str, x: Tensor) -> str:
+    """The backend ``"auto"`` stands for on ``x``'s device: ``"fused"`` on CUDA with Triton and on
+    the CPU (where it measured faster and keeps half the activation memory: ``benchmarks/RESULTS.md``),
+    ``"eager"`` elsewhere (e.g. CUDA without Triton, MPS)."""
+    if backend != "auto":
+        return backend
+    if x.device.type == "cpu" or (x.is_cuda and TRITON_AVAILABLE):
+        return "fused"
+    return "eager"
 
 Modulation = tuple[Optional[Tensor], Optional[Tensor]]
 """A FiLM modulation of one sine layer: ``(scale, shift)``, either may be ``None``."""
@@ -61,6 +78,8 @@ class Siren(Field):
         hidden_omega_0: frequency factor of the other sine layers (and of the output layer's init).
         outermost_linear: ``True`` (default) for a linear output layer, ``False`` for a sine one.
         seed: seed of the initialisation (``None`` uses the global RNG).
+        backend: ``"auto"`` (default), ``"eager"`` or ``"fused"`` (see :data:`BACKENDS`); all give the
+            same values to rounding. Modulated sine layers always run eagerly.
 
     Shape:
         ``(..., in_features) -> (..., out_features)``.
@@ -81,8 +100,12 @@ class Siren(Field):
         hidden_omega_0: float = 30.0,
         outermost_linear: bool = True,
         seed: int | None = None,
+        backend: str = "auto",
     ) -> None:
         super().__init__()
+        if backend not in BACKENDS:
+            raise ConfigError(f"unknown backend {backend!r}; use one of {BACKENDS}")
+        self.backend = backend
         for name, value in [
             ("in_features", in_features),
             ("out_features", out_features),
@@ -119,6 +142,7 @@ class Siren(Field):
             "hidden_omega_0": self.hidden_omega_0,
             "outermost_linear": self.outermost_linear,
             "seed": self.seed,
+            "backend": self.backend,
         }
 
     def _hidden_widths(self) -> list[int]:
@@ -173,13 +197,18 @@ class Siren(Field):
                 f"expected one (scale, shift) modulation per sine layer ({len(self.sine_widths)}), "
                 f"got {len(modulations)}"
             )
+        fused = resolve_backend(self.backend, h) == "fused"
         for i in range(start, stop):
-            h = self.layers[i](h)
+            layer = self.layers[i]
+            mod = modulations[i] if modulations is not None and self._is_sine(i) else (None, None)
+            if self._is_sine(i) and fused and mod[0] is None and mod[1] is None:
+                h = sine_layer(h, layer.weight, layer.bias, self.omega(i))
+                continue
+            h = layer(h)
             if self._is_sine(i):
-                if modulations is not None:
-                    scale, shift = modulations[i]
-                    h = h if scale is None else h * scale
-                    h = h if shift is None else h + shift
+                scale, shift = mod
+                h = h if scale is None else h * scale
+                h = h if shift is None else h + shift
                 h = torch.sin(self.omega(i) * h)
         return h
 
@@ -200,10 +229,14 @@ class Siren(Field):
             ``(B, N, out_features)``.
         """
         self._check_batched(params, coords)
+        fused = resolve_backend(self.backend, coords) == "fused"
         h = coords
         for i in range(len(self.layers)):
             w = params[f"layers.{i}.weight"]
             b = params[f"layers.{i}.bias"]
+            if self._is_sine(i) and fused:
+                h = sine_layer_batched(h, w, b, self.omega(i))
+                continue
             h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
             if self._is_sine(i):
                 h = torch.sin(self.omega(i) * h)
