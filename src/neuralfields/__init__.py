@@ -21,7 +21,7 @@ from .errors import NeuralFieldsError, PluginWarning
 from .conditioning import BinaryCode, ConditionedField, IndexCoordinate, Latent
 from .fields import BottleneckSiren, Field, Siren, render
 from .io import load, save
-from .training import FitResult, History, Snapshots, StopAtPSNR, fit, fit_dataset, psnr, ssim
+from .training import FitManyResult, FitResult, History, Snapshots, StopAtPSNR, fit, fit_dataset, fit_many, psnr, ssim
 
 __all__ = [
     "__version__",
@@ -39,6 +39,8 @@ __all__ = [
     "Latent",
     "fit",
     "fit_dataset",
+    "fit_many",
+    "FitManyResult",
     "render",
     "save",
     "load",

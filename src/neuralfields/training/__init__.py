@@ -4,6 +4,7 @@ from .augment import augment_batch, augmentation
 from .callbacks import Callback, Snapshots, StepInfo, StopAtPSNR
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .fit import DEFAULTS, fit, lr_at
+from .fit_many import FitManyResult, fit_many
 from .fit_dataset import DatasetFitResult, DatasetStepInfo, fit_dataset
 from .history import FitResult, History
 from .metrics import mse_to_psnr, psnr, ssim
@@ -11,6 +12,8 @@ from .metrics import mse_to_psnr, psnr, ssim
 __all__ = [
     "fit",
     "fit_dataset",
+    "fit_many",
+    "FitManyResult",
     "augmentation",
     "augment_batch",
     "DatasetFitResult",
