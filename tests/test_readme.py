@@ -25,3 +25,9 @@ def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
     assert "held-out" in capsys.readouterr().out
     assert ns2["strip"].frames.shape == (8, 1, 32, 32)
     assert ns2["res"].psnr > ns2["res"].val_psnr
+    # the third: restoring images, and fitting many fields at once
+    ns3: dict = {"nf": nf}
+    exec(compile(blocks[2], str(README), "exec"), ns3)
+    assert "restored" in capsys.readouterr().out
+    assert sum(ns3["sol"].psnr) / 4 > nf.psnr(ns3["y"], ns3["clean"]) + 1
+    assert len(ns3["many"].fields()) == 4

@@ -31,6 +31,7 @@ __all__ = [
     "save_image",
     "DATASETS",
     "load_dataset",
+    "dataset_labels",
 ]
 
 SAMPLES: dict[str, str] = {
@@ -320,6 +321,26 @@ def load_dataset(
             raise OptionalDependencyError("scikit-image / scikit-learn", "data", f"the {name!r} image set")
         return _digits(n, h, w, channels) if name == "digits" else _crops(n, h, w, channels, seed)
     raise UnknownNameError("image set", name, DATASETS, hint="A folder of image files works too.")
+
+
+def dataset_labels(source: str | os.PathLike[str], *, n: int = 100) -> Tensor | None:
+    """Class labels ``(N,)`` of the first ``n`` images of a bundled set, in :func:`load_dataset`'s order.
+
+    ``"digits"``: the digit 0-9; ``"crops"``: the index of the sample image cut from; sets without
+    classes (``"shapes"``, folders) give ``None``.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ConfigError(f"n must be a positive int, got {n!r}")
+    name = str(source)
+    if name == "digits":
+        if not _has_skimage():
+            raise OptionalDependencyError("scikit-learn", "data", "the digits' labels")
+        from sklearn.datasets import load_digits
+
+        return torch.from_numpy(load_digits().target[:n]).long()
+    if name == "crops" and not Path(name).is_dir():
+        return torch.arange(n) % len(_CROP_SOURCES)
+    return None
 
 
 def _digits(n: int, h: int, w: int, channels: int) -> Tensor:

@@ -7,7 +7,7 @@ state is touched and no display is needed.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from .data import to_uint8
 from .errors import OptionalDependencyError
 from .training.history import History
 
-__all__ = ["plot_history", "plot_comparison", "plot_image_grid"]
+__all__ = ["plot_history", "plot_comparison", "plot_image_grid", "plot_curves", "plot_latent_pairs"]
 
 
 def _figure(width: float, height: float) -> Any:
@@ -124,6 +124,84 @@ def plot_image_grid(
                 ax.set_ylabel(row_labels[r], fontsize=8)
             if r == 0 and c < len(col_labels):
                 ax.set_title(col_labels[c], fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_curves(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    path: str | os.PathLike[str],
+    *,
+    xlabel: str = "iteration",
+    ylabel: str = "PSNR (dB)",
+    title: str = "",
+    hlines: Mapping[str, float] | None = None,
+    logx: bool = False,
+) -> Path:
+    """Named curves ``name -> (x, y)`` on one axis, with optional labelled horizontal reference lines."""
+    fig = _figure(6.5, 4.2)
+    ax = fig.subplots()
+    for name, (x, y) in curves.items():
+        ax.plot(list(x), list(y), lw=1.3, label=name)
+    for i, (name, value) in enumerate((hlines or {}).items()):
+        ax.axhline(value, ls="--", lw=1, color=f"C{(len(curves) + i) % 10}", label=name)
+    if logx:
+        ax.set_xscale("symlog", linthresh=10)
+        ax.set_xlim(left=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_latent_pairs(
+    latents: Tensor,
+    path: str | os.PathLike[str],
+    *,
+    labels: Tensor | None = None,
+    pairs: Sequence[tuple[int, int]] | None = None,
+    markers: Mapping[str, Tensor] | None = None,
+    title: str = "",
+) -> Path:
+    """Scatter plots of pairs of latent coordinates ``(N, D)`` in [0, 1], coloured by class.
+
+    Args:
+        latents: the latents.
+        labels: class per latent ``(N,)`` (integers), or ``None`` for one colour.
+        pairs: coordinate pairs to draw (default: ``(0, 1), (2, 3), ...`` up to four panels).
+        markers: name -> latent ``(D,)`` drawn as labelled black crosses (e.g. out-of-distribution probes).
+        title: the figure's title.
+    """
+    z = latents.detach().cpu().float()
+    d = z.shape[1]
+    if pairs is None:
+        pairs = [(i, i + 1) for i in range(0, d - 1, 2)][:4] or [(0, 0)]
+    fig = _figure(3.6 * len(pairs) + 0.8, 3.8)
+    axes = fig.subplots(1, len(pairs), squeeze=False)[0]
+    lab = None if labels is None else labels.detach().cpu().long()
+    for ax, (i, j) in zip(axes, pairs):
+        if lab is None:
+            ax.scatter(z[:, i], z[:, j], s=4, alpha=0.5)
+        else:
+            for k in sorted(set(lab.tolist())):
+                sel = lab == k
+                ax.scatter(z[sel, i], z[sel, j], s=4, alpha=0.6, label=str(k), color=f"C{k % 10}")
+        for name, m in (markers or {}).items():
+            mz = m.detach().cpu().float()
+            ax.scatter([float(mz[i])], [float(mz[j])], marker="x", s=40, color="black")
+            ax.annotate(name, (float(mz[i]), float(mz[j])), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_aspect("equal")
+        ax.set_xlabel(f"z[{i}]")
+        ax.set_ylabel(f"z[{j}]")
+        ax.grid(alpha=0.3)
+    if lab is not None:
+        axes[-1].legend(fontsize=6, markerscale=2, loc="center left", bbox_to_anchor=(1.0, 0.5), title="class")
     if title:
         fig.suptitle(title, fontsize=10)
     return _save(fig, path)

@@ -1,5 +1,6 @@
 """The research experiments as functions that write a report folder."""
 
 from .memorize import MemorizeConfig, memorize
+from .priors import RestoreConfig, TrainPriorConfig, load_priors, restore, train_prior
 
-__all__ = ["MemorizeConfig", "memorize"]
+__all__ = ["MemorizeConfig", "memorize", "TrainPriorConfig", "train_prior", "RestoreConfig", "restore", "load_priors"]
