@@ -107,6 +107,7 @@ html_static_path: list[str] = []
 # docs/api/.
 _DOCUMENTED_MODULES = [
     "neuralfields.fields",
+    "neuralfields.kernels",
     "neuralfields.conditioning",
     "neuralfields.analysis",
     "neuralfields.experiments",
