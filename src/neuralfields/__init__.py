@@ -18,7 +18,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 from . import analysis, conditioning, data, errors, experiments, grid, inverse, priors
 from ._registry import KINDS, available, create, plugins, register
 from .errors import NeuralFieldsError, PluginWarning
-from .conditioning import BinaryCode, ConditionedField, IndexCoordinate, Latent
+from .conditioning import BinaryCode, ConditionedField, HyperSiren, IndexCoordinate, Latent, fit_hyper
 from .fields import BottleneckSiren, Field, Siren, render
 from .io import load, save
 from .training import FitManyResult, FitResult, History, Snapshots, StopAtPSNR, fit, fit_dataset, fit_many, psnr, ssim
@@ -37,6 +37,8 @@ __all__ = [
     "IndexCoordinate",
     "BinaryCode",
     "Latent",
+    "HyperSiren",
+    "fit_hyper",
     "fit",
     "fit_dataset",
     "fit_many",
