@@ -23,12 +23,13 @@ recomputes the pre-activation) or ``"auto"`` (see :func:`resolve_backend`)."""
 
 
 def resolve_backend(backend: str, x: Tensor) -> str:
-    """The backend ``"auto"`` stands for on ``x``'s device: ``"fused"`` on CUDA with Triton and on
-    the CPU (where it measured faster and keeps half the activation memory: ``benchmarks/RESULTS.md``),
-    ``"eager"`` elsewhere (e.g. CUDA without Triton, MPS)."""
+    """The backend ``"auto"`` stands for on ``x``'s device: ``"fused"`` on CUDA with Triton, ``"eager"``
+    elsewhere. On the CPU the eager step measured faster once freed memory is kept for reuse (what
+    :func:`~neuralfields.fit` arranges), while ``"fused"`` keeps about half the activation memory:
+    choose it explicitly when memory is short (``benchmarks/RESULTS.md``, ``train_step.py``)."""
     if backend != "auto":
         return backend
-    if x.device.type == "cpu" or (x.is_cuda and TRITON_AVAILABLE):
+    if x.is_cuda and TRITON_AVAILABLE:
         return "fused"
     return "eager"
 

@@ -16,6 +16,7 @@ from ..errors import ConfigError, DTypeError, InvalidDataError, ShapeError
 from ..fields.render import from_unit, render
 from ..grid import RandomBatches, _item_seed, holdout_masks, make_grid
 from .augment import augment_batch
+from .._allocator import keep_freed_memory
 from .._progress import progress_bar
 from .fit import DEFAULTS, _check_loop, _psnr_of_mse, _record, _update, lr_at
 from .history import History
@@ -177,6 +178,7 @@ def fit_dataset(
     pixel_batches = RandomBatches(t, pixels_per_item or t, seed=seed + 1)
     all_items = torch.arange(n, device=device)
 
+    keep_freed_memory()  # no page faults on fresh memory every step (see neuralfields._allocator)
     optimizer = torch.optim.Adam(field.parameters(), lr=lr)
     history = History()
     snapshots: dict[int, dict[int, Tensor]] = {i: {} for i in snapshot_items}
