@@ -1,4 +1,4 @@
-"""The ``neuralfields`` command: fit, memorize, train-prior, restore, render, plugins, samples."""
+"""The ``neuralfields`` command: fit, memorize, train-prior, restore, hyper-train, render, plugins, samples."""
 
 from __future__ import annotations
 
@@ -157,6 +157,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a preset that finishes in about a minute on 2 CPU cores")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     p.set_defaults(func=_cmd_restore)
+
+    p = sub.add_parser(
+        "hyper-train",
+        help="train hypernetworks that emit SIREN weights from an image and compare them on held-out images",
+        description="Train one HyperSiren (image -> SIREN weights) per head on a folder of images or a bundled "
+        "set, with a fixed share of the images held out, and write a report folder: hyper.safetensors (the best "
+        "head), curves.png, reconstructions.png, context.png (a set encoder from a fraction of the pixels), "
+        "interpolation.png, samples.png, finetune.png (one-shot guess vs nf.fit from scratch vs fine-tuning the "
+        "guess) and metrics.json.",
+    )
+    p.add_argument("data", metavar="DATA", nargs="?", default="digits", help="a folder of images, or digits | crops | shapes (default: digits)")
+    p.add_argument("--out", required=True, type=Path, help="report folder (created)")
+    p.add_argument("--n", type=int, default=None, help="number of images (default: all 1797 digits / 1000; 400 with --quick)")
+    p.add_argument("--size", type=int, default=16, help="image size (default: 16; digits are 8x8 and get resized)")
+    p.add_argument("--heads", type=str, default="full,lowrank,film", help="comma-separated heads to compare (default: full,lowrank,film)")
+    p.add_argument("--context-fractions", type=str, default=None, help="comma-separated fractions of context pixels (default: 0.1,0.25,1)")
+    p.add_argument("--latent-dim", type=int, default=None, help="latent code size (default: 32)")
+    p.add_argument("--steps", type=int, default=None, help="training steps of each hypernetwork (default: 4000; 600 with --quick)")
+    p.add_argument("--finetune-steps", type=int, default=None, help="nf.fit steps per test image (default: 500; 200 with --quick)")
+    p.add_argument("--test-fraction", type=float, default=0.2, help="images held out of training (default: 0.2)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--quick", action="store_true", help="a preset that finishes in one to two minutes on 2 CPU cores")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    p.set_defaults(func=_cmd_hyper_train)
 
     p = sub.add_parser(
         "render",
@@ -338,6 +362,46 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     for name, r in m["methods"].items():
         at = ", ".join(f"@{k} {v:.2f}" for k, v in r["psnr_at"].items())
         print(f"  {name:15s} {at}, early stop {r['psnr_early_stop']:.2f} dB (iteration {r['early_stop']['mean_iteration']:.0f})")
+    print(f"wrote {args.out}/")
+    return 0
+
+
+def _cmd_hyper_train(args: argparse.Namespace) -> int:
+    from .experiments.hyper import HyperTrainConfig, hyper_train
+
+    images, _ = _prior_images(args)
+    settings: dict[str, Any] = {
+        "size": args.size, "n": images.shape[0], "test_fraction": args.test_fraction, "seed": args.seed,
+        "heads": tuple(h.strip() for h in args.heads.split(",") if h.strip()),
+    }  # fmt: skip
+    if args.context_fractions is not None:
+        try:
+            settings["context_fractions"] = tuple(float(f) for f in args.context_fractions.split(",") if f.strip())
+        except ValueError:
+            raise ConfigError(f"--context-fractions must be comma-separated numbers in (0, 1], got {args.context_fractions!r}") from None
+    for name in ("latent_dim", "steps", "finetune_steps"):
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
+    config = HyperTrainConfig.quick(**settings) if args.quick else HyperTrainConfig(**settings)
+    print(f"training HyperSirens ({', '.join(config.heads)} heads) on {images.shape[0]} images of {args.size}x{args.size} "
+          f"from {args.data}, {config.test_fraction:.0%} held out")  # fmt: skip
+    m = hyper_train(images, args.out, config, progress=not args.no_progress)
+    for name, r in m["heads"].items():
+        best = " (best, saved)" if name == m["best_head"] else ""
+        print(f"  {name:8s} test PSNR {r['test_psnr']:.2f} dB (train {r['train_psnr']:.2f}), {r['parameters']:,} parameters, "
+              f"{1000 * r['seconds_per_step']:.1f} ms/step{best}")  # fmt: skip
+    ctx = ", ".join(f"{100 * float(f):g}% {p:.2f} dB" for f, p in m["context"].items())
+    print(f"context pixels (set encoder, {m['context_model']['head']} head), test PSNR: {ctx}")
+    t = m["finetune"]
+    reached = [s for s in t["scratch"]["per_image"]["steps_to_one_shot"] if s is not None]
+    when = (f"reaches it after {sum(reached) / len(reached):.0f} steps on average" if len(reached) == len(t["images"])
+            else f"reaches it within {t['steps']} steps on {len(reached)} of {len(t['images'])} images")  # fmt: skip
+    at = min(10, t["steps"])
+    print(f"{len(t['images'])} test images: one-shot {t['one_shot']['psnr']:.2f} dB ({1000 * t['one_shot']['seconds']:.1f} ms); "
+          f"nf.fit from scratch {when}")  # fmt: skip
+    print(f"  after {at} / {t['steps']} nf.fit steps: from scratch {t['scratch']['psnr_at'][str(at)]:.2f} / "
+          f"{t['scratch']['psnr']:.2f} dB, fine-tuned from the guess {t['finetune']['psnr_at'][str(at)]:.2f} / "
+          f"{t['finetune']['psnr']:.2f} dB ({t['scratch']['seconds']:.2f} s and {t['finetune']['seconds']:.2f} s)")  # fmt: skip
     print(f"wrote {args.out}/")
     return 0
 

@@ -1,6 +1,17 @@
 """The research experiments as functions that write a report folder."""
 
+from .hyper import HyperTrainConfig, hyper_train
 from .memorize import MemorizeConfig, memorize
 from .priors import RestoreConfig, TrainPriorConfig, load_priors, restore, train_prior
 
-__all__ = ["MemorizeConfig", "memorize", "TrainPriorConfig", "train_prior", "RestoreConfig", "restore", "load_priors"]
+__all__ = [
+    "MemorizeConfig",
+    "memorize",
+    "TrainPriorConfig",
+    "train_prior",
+    "RestoreConfig",
+    "restore",
+    "load_priors",
+    "HyperTrainConfig",
+    "hyper_train",
+]
