@@ -15,13 +15,7 @@ SIZE = 16
 SMALL = {"image_size": (SIZE, SIZE), "channels": 1, "hidden_features": 16, "latent_dim": 16, "encoder_width": 16}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """These models are tiny: one thread is fastest, and much faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -19,13 +19,7 @@ TINY = {"n": 24, "size": 8, "steps": 20, "latent_dim": 8, "hidden_features": 16,
         "finetune_images": 2, "finetune_steps": 12, "n_samples": 4, "interp_steps": 4}  # fmt: skip
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """These models are tiny: one thread is fastest, and much faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -105,6 +105,17 @@ def _prepare(field: Field, signal: Signal) -> tuple[Tensor, Tensor, tuple[int, .
     return coords, targets, shape
 
 
+def _recipe(lr: Any, batch_size: Any, schedule: Any, min_lr_ratio: Any) -> tuple[Any, Any, str, float]:
+    """``(lr, batch_size, schedule, min_lr_ratio)`` with :data:`DEFAULTS` filled in; checks the schedule."""
+    lr = DEFAULTS["lr"] if lr is None else lr
+    batch_size = DEFAULTS["batch_size"] if batch_size == "default" else batch_size
+    schedule = DEFAULTS["schedule"] if schedule is None else schedule
+    min_lr_ratio = DEFAULTS["min_lr_ratio"] if min_lr_ratio is None else min_lr_ratio
+    if schedule not in _SCHEDULES:
+        raise ConfigError(f"unknown schedule {schedule!r}; use one of {_SCHEDULES}")
+    return lr, batch_size, schedule, min_lr_ratio
+
+
 def _check_loop(steps: Any, lr: Any, eval_every: Any) -> None:
     if not isinstance(steps, int) or steps < 0:
         raise ConfigError(f"steps must be a non-negative int, got {steps!r}")
@@ -203,13 +214,8 @@ def fit(
     """
     if not isinstance(field, Field):
         raise DTypeError(f"fit needs a neuralfields Field, got {type(field).__name__}")
-    lr = DEFAULTS["lr"] if lr is None else lr
-    batch_size = DEFAULTS["batch_size"] if batch_size == "default" else batch_size
-    schedule = DEFAULTS["schedule"] if schedule is None else schedule
-    min_lr_ratio = DEFAULTS["min_lr_ratio"] if min_lr_ratio is None else min_lr_ratio
+    lr, batch_size, schedule, min_lr_ratio = _recipe(lr, batch_size, schedule, min_lr_ratio)
     _check_loop(steps, lr, eval_every)
-    if schedule not in _SCHEDULES:
-        raise ConfigError(f"unknown schedule {schedule!r}; use one of {_SCHEDULES}")
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise ConfigError(f"batch_size must be a positive int or None (full batch), got {batch_size!r}")
     if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every < 1):

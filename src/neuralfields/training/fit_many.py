@@ -11,10 +11,10 @@ from torch import Tensor
 
 from .._allocator import keep_freed_memory
 from .._progress import progress_bar
-from ..errors import ConfigError, DTypeError, InvalidDataError, ShapeError
+from ..errors import DTypeError, InvalidDataError, ShapeError
 from ..fields.base import Field
 from ..grid import RandomBatches
-from .fit import _SCHEDULES, DEFAULTS, _check_loop, _prepare, _psnr_of_mse, _record, lr_at
+from .fit import _check_loop, _prepare, _psnr_of_mse, _recipe, _record, lr_at
 from .history import History
 
 __all__ = ["fit_many", "FitManyResult"]
@@ -116,13 +116,8 @@ def fit_many(
     """
     if not isinstance(field, Field):
         raise DTypeError(f"fit_many needs a neuralfields Field, got {type(field).__name__}")
-    lr = DEFAULTS["lr"] if lr is None else lr
-    batch_size = DEFAULTS["batch_size"] if batch_size == "default" else batch_size
-    schedule = DEFAULTS["schedule"] if schedule is None else schedule
-    min_lr_ratio = DEFAULTS["min_lr_ratio"] if min_lr_ratio is None else min_lr_ratio
+    lr, batch_size, schedule, min_lr_ratio = _recipe(lr, batch_size, schedule, min_lr_ratio)
     _check_loop(steps, lr, 1)
-    if schedule not in _SCHEDULES:
-        raise ConfigError(f"unknown schedule {schedule!r}; use one of {_SCHEDULES}")
     param = next(field.parameters())
     coords, targets = _stack(field, signals)
     coords, targets = coords.to(param.device, param.dtype), targets.to(param.device, param.dtype)
