@@ -11,7 +11,8 @@ Adam, full batch. Contestants:
 * ``nf-eager``, ``nf-fused``: ``nf.Siren(backend=...)`` trained by the same loop, after what ``nf.fit``
   does by itself (``neuralfields._allocator.keep_freed_memory()``; no environment variables);
 * ``nf-fused+system-malloc``: the same with the library's allocator setting turned off;
-* ``nf-fused-compiled``: ``torch.compile`` of the fused ``nf.Siren``.
+* ``nf-fused-compiled``, ``nf-eager-compiled``: ``torch.compile`` of the ``nf.Siren`` (what
+  ``nf.fit(..., compile=True)`` runs).
 
 The time is the median of ``--steps`` steps after ``--warmup`` steps; the peak memory is the growth of
 the process's maximum resident set above its resident set before the first step (MiB). Usage::
@@ -42,6 +43,7 @@ CONTESTANTS = {
     "nf-fused": {},
     "nf-fused+system-malloc": {"NEURALFIELDS_MALLOC": "system"},
     "nf-fused-compiled": {},
+    "nf-eager-compiled": {},
 }
 
 

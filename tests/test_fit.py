@@ -227,3 +227,12 @@ def test_results_are_valid_json_with_infinite_psnr():
     text = json.dumps(FitResult(small(), h, math.inf, math.inf, 1).summary(), allow_nan=False)
     assert json.loads(text)["psnr"] is None and json.loads(text)["val_psnr"] is None
     assert History.from_dict(json.loads(json.dumps(h.as_dict(), allow_nan=False))).psnr == [math.inf]
+
+
+def test_compiled_fit_follows_the_eager_fit():
+    img = nf.data.load_image("synthetic", size=16)
+    kwargs = dict(steps=5, batch_size=None, progress=False)
+    eager = nf.fit(nf.Siren(2, 1, hidden_features=16, hidden_layers=2, seed=0), img, **kwargs)
+    compiled = nf.fit(nf.Siren(2, 1, hidden_features=16, hidden_layers=2, seed=0), img, compile=True, **kwargs)
+    assert compiled.history.loss == pytest.approx(eager.history.loss, rel=1e-4)
+    assert compiled.psnr == pytest.approx(eager.psnr, abs=1e-3)

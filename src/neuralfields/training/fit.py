@@ -173,6 +173,7 @@ def fit(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     resume: bool | str | os.PathLike[str] = False,
+    compile: bool = False,
     progress: bool = True,
 ) -> FitResult:
     """Fit ``field`` to a signal with Adam.
@@ -194,6 +195,9 @@ def fit(
         checkpoint: write a checkpoint file here at the end (and every ``checkpoint_every`` steps).
         checkpoint_every: steps between checkpoints.
         resume: a checkpoint path to resume from, or ``True`` to resume from ``checkpoint`` if it exists.
+        compile: run the field's forward (and so its backward) through :func:`torch.compile`: a one-off
+            compilation (tens of seconds on a CPU) for faster steps, worth it for long full-batch fits
+            (``benchmarks/RESULTS.md``).
         progress: show a progress bar (only when stderr is a terminal).
 
     Returns:
@@ -248,6 +252,7 @@ def fit(
     if resume_path is not None:
         start, history = _restore(resume_path, field, optimizer, settings)
 
+    forward = torch.compile(field) if compile else field
     callbacks = list(callbacks)
     stopped = False
     bar = progress_bar(progress, steps, "fit", initial=start)
@@ -262,7 +267,7 @@ def fit(
                 idx = sampler.batch(step)  # type: ignore[union-attr]
                 idx = idx.to(device)
                 x, y = x_full[idx], y_full[idx]
-            loss_value = _update(optimizer, torch.mean((field(x) - y) ** 2), step, lr)
+            loss_value = _update(optimizer, torch.mean((forward(x) - y) ** 2), step, lr)
             done = step + 1
             _record(history, done, loss_value, time.perf_counter() - t0)
             val = None
