@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from torch import Tensor
 
 from .._json import finite
 from ..errors import ConfigError, InvalidDataError
-from ..inverse import Denoise, Downsample, FieldSolver, Mask, MAPSolver, Operator
+from ..inverse import Denoise, Downsample, FieldSolver, Mask, MAPSolver, Operator, per_image_psnr
 from ..io import _atomic_write, load, save
 from ..priors import AutoEncoder, ks_uniform, latent_moments, ood_probes, pair_occupancy, probe_report, train_autoencoder
 
@@ -52,15 +51,9 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     _atomic_write(path, (json.dumps(finite(data), indent=2) + "\n").encode())
 
 
-def _psnr(a: Tensor, b: Tensor) -> float:
-    mse = float(((a.double() - b.double()) ** 2).mean())
-    return -10.0 * math.log10(max(mse, 1e-20))
-
-
 def _mean_psnr(x: Tensor, ref: Tensor) -> float:
     """Mean over images of the per-image PSNR (dB)."""
-    mse = ((x.double() - ref.double()) ** 2).flatten(1).mean(1).clamp_min(1e-20)
-    return float((-10.0 * torch.log10(mse)).mean())
+    return float(per_image_psnr(x, ref).mean())
 
 
 # ---- train-prior --------------------------------------------------------------------------------

@@ -33,7 +33,17 @@ from ..grid import make_grid
 from .operators import Operator
 from .stopping import StoppingRule, stopping_rule
 
-__all__ = ["Prior", "Solver", "MAPSolver", "FieldSolver", "Solution", "SolveHistory", "solve", "initial_guess"]
+__all__ = [
+    "Prior",
+    "Solver",
+    "MAPSolver",
+    "FieldSolver",
+    "Solution",
+    "SolveHistory",
+    "solve",
+    "initial_guess",
+    "per_image_psnr",
+]
 
 
 class Prior(Protocol):
@@ -82,8 +92,13 @@ class Solution:
     psnr: list[float] | None = None
 
 
-def _psnr(x: Tensor, ref: Tensor) -> Tensor:
-    """Per-image PSNR in dB on the [0, 1] range ``(B,)``."""
+def per_image_psnr(x: Tensor, ref: Tensor) -> Tensor:
+    """PSNR in dB on the [0, 1] range of each image of a batch ``(B, ...) -> (B,)``.
+
+    Example:
+        >>> per_image_psnr(torch.full((2, 1, 4, 4), 0.1), torch.zeros(2, 1, 4, 4)).round()
+        tensor([20., 20.], dtype=torch.float64)
+    """
     mse = ((x.double() - ref.double()) ** 2).flatten(1).mean(1)
     return -10.0 * torch.log10(mse.clamp_min(1e-20))
 
@@ -237,11 +252,9 @@ class Solver:
         rule = stopping_rule(stop)
 
         start = initial_guess(y, op, self.start) if x0 is None else _check_images(x0, "x0").to(y)
-        if tuple(op(start).shape) != tuple(y.shape):
-            raise ShapeError(
-                f"the operator maps images {tuple(start.shape)} to {tuple(op(start).shape)}, "
-                f"but y has shape {tuple(y.shape)}"
-            )
+        mapped = tuple(op(start).shape)
+        if mapped != tuple(y.shape):
+            raise ShapeError(f"the operator maps images {tuple(start.shape)} to {mapped}, but y has shape {tuple(y.shape)}")
         if reference is not None and tuple(_check_images(reference, "reference").shape) != tuple(start.shape):
             raise ShapeError(f"reference must have the images' shape {tuple(start.shape)}, got {tuple(reference.shape)}")
         informative = (op(torch.ones_like(start)) != 0).expand_as(y)
@@ -283,7 +296,7 @@ class Solver:
                         history.prior.append(float(pe.detach().mean()))
                         history.time.append(time.perf_counter() - t0)
                         if reference is not None:
-                            history.psnr.append(float(_psnr(xd.clamp(0, 1), reference).mean()))
+                            history.psnr.append(float(per_image_psnr(xd.clamp(0, 1), reference).mean()))
                     if not math.isfinite(float(objective.detach().sum())):
                         raise InvalidDataError(f"the objective became non-finite at iteration {it}; lower lr (lr={self.lr})")
                     if it >= iterations or (bool(stopped.all()) and it >= last_needed):
@@ -306,7 +319,7 @@ class Solver:
             rule=rule.name,
             history=history,
             snapshots=taken,
-            psnr=None if reference is None else [float(v) for v in _psnr(out, reference)],
+            psnr=None if reference is None else [float(v) for v in per_image_psnr(out, reference)],
         )
 
 
@@ -397,7 +410,6 @@ class FieldSolver(Solver):
             values = to_unit(net.forward_batched(params, coords))  # (B, H*W, C)
             return values.transpose(1, 2).reshape(b, c, h, w)
 
-        self.network = net
         return list(params.values()), render
 
 

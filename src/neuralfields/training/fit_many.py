@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -145,7 +146,7 @@ def fit_many(
             per_item.sum().backward()
             optimizer.step()
             losses = per_item.detach().tolist()
-            if not all(v == v and abs(v) != float("inf") for v in losses):
+            if not all(math.isfinite(v) for v in losses):
                 raise InvalidDataError(f"a loss became non-finite at step {step + 1}; lower the learning rate (lr={lr})")
             elapsed = (time.perf_counter() - t0) / b
             for h, v in zip(histories, losses):
