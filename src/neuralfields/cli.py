@@ -42,6 +42,23 @@ def _batch(text: str) -> int | None:
     return value
 
 
+def _csv(text: str, kind: type, option: str) -> tuple[Any, ...]:
+    """``"a,b,c"`` -> a tuple of ``kind`` values (empty items skipped); a ConfigError naming ``option``."""
+    try:
+        return tuple(kind(item.strip()) for item in text.split(",") if item.strip())
+    except ValueError:
+        raise ConfigError(f"{option} must be comma-separated {kind.__name__} values, got {text!r}") from None
+
+
+def _image_set_arguments(p: argparse.ArgumentParser, size: int, n_help: str, size_note: str = "") -> None:
+    """The image-set arguments of train-prior, restore and hyper-train (read by :func:`_prior_images`)."""
+    p.add_argument("data", metavar="DATA", nargs="?", default="digits", help="a folder of images, or digits | crops | shapes (default: digits)")
+    p.add_argument("--out", required=True, type=Path, help="report folder (created)")
+    p.add_argument("--n", type=int, default=None, help=n_help)
+    p.add_argument("--size", type=int, default=size, help=f"image size{size_note} (default: {size})")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``neuralfields`` command."""
     from .training.fit import DEFAULTS
@@ -120,16 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
         "distribution) on a folder of images or a bundled set and write a report folder: plain.safetensors, "
         "moment-matched.safetensors, loss.png, latents_<name>.png, probes.png, reconstructions.png, metrics.json.",
     )
-    p.add_argument("data", metavar="DATA", nargs="?", default="digits", help="a folder of images, or digits | crops | shapes (default: digits)")
-    p.add_argument("--out", required=True, type=Path, help="report folder (created)")
-    p.add_argument("--n", type=int, default=None, help="number of images (default: all 1797 digits / 1000; 400 with --quick)")
-    p.add_argument("--size", type=int, default=8, help="image size, divisible by 4 (default: 8)")
+    _image_set_arguments(p, 8, "number of images (default: all 1797 digits / 1000; 400 with --quick)", ", divisible by 4")
     p.add_argument("--latent-dim", type=int, default=8, help="latent size (default: 8)")
     p.add_argument("--width", type=int, default=None, help="channels of the first convolution (default: 32; 16 with --quick)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: 3000; 300 with --quick)")
     p.add_argument("--moment-weight", type=float, default=0.1, help="weight of the moment matching (default: 0.1)")
     p.add_argument("--test-fraction", type=float, default=0.2, help="images held out of training (default: 0.2)")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--quick", action="store_true", help="a preset that finishes in well under a minute on 2 CPU cores")
     p.set_defaults(func=_cmd_train_prior)
 
@@ -141,19 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
         "a report folder: restorations.png, psnr_curves.png, lambda_selection.png, metrics.json. Without "
         "--priors, the priors are trained first (into OUT/priors).",
     )
-    p.add_argument("data", metavar="DATA", nargs="?", default="digits", help="a folder of images, or digits | crops | shapes (default: digits)")
+    _image_set_arguments(p, 8, "number of images (must match the priors' report)")
     p.add_argument("--task", choices=("denoise", "inpaint", "superres"), required=True, help="the inverse problem")
-    p.add_argument("--out", required=True, type=Path, help="report folder (created)")
     p.add_argument("--priors", type=Path, default=None, help="a train-prior report folder (default: train them)")
     p.add_argument("--sigma", type=float, default=None, help="noise level (default: 0.1 for denoise, 0.01 otherwise)")
-    p.add_argument("--n", type=int, default=None, help="number of images (must match the priors' report)")
-    p.add_argument("--size", type=int, default=8, help="image size (default: 8)")
     p.add_argument("--iterations", type=int, default=None, help="solver budget (default: 10000; 300 with --quick)")
     p.add_argument("--snapshots", type=str, default=None, help="comma-separated iterations to report (default: 1000,10000)")
     p.add_argument("--stop", choices=("discrepancy", "holdout", "budget"), default="discrepancy", help="early-stopping rule")
     p.add_argument("--methods", type=str, default="plain,moment-matched,tv,field", help="comma-separated methods")
     p.add_argument("--test", type=int, default=None, help="number of test images (default: 128; 16 with --quick)")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--quick", action="store_true", help="a preset that finishes in about a minute on 2 CPU cores")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     p.set_defaults(func=_cmd_restore)
@@ -167,17 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
         "interpolation.png, samples.png, finetune.png (one-shot guess vs nf.fit from scratch vs fine-tuning the "
         "guess) and metrics.json.",
     )
-    p.add_argument("data", metavar="DATA", nargs="?", default="digits", help="a folder of images, or digits | crops | shapes (default: digits)")
-    p.add_argument("--out", required=True, type=Path, help="report folder (created)")
-    p.add_argument("--n", type=int, default=None, help="number of images (default: all 1797 digits / 1000; 400 with --quick)")
-    p.add_argument("--size", type=int, default=16, help="image size (default: 16; digits are 8x8 and get resized)")
+    _image_set_arguments(p, 16, "number of images (default: all 1797 digits / 1000; 400 with --quick)", "; digits are 8x8 and get resized")
     p.add_argument("--heads", type=str, default="full,lowrank,film", help="comma-separated heads to compare (default: full,lowrank,film)")
     p.add_argument("--context-fractions", type=str, default=None, help="comma-separated fractions of context pixels (default: 0.1,0.25,1)")
     p.add_argument("--latent-dim", type=int, default=None, help="latent code size (default: 32)")
     p.add_argument("--steps", type=int, default=None, help="training steps of each hypernetwork (default: 4000; 600 with --quick)")
     p.add_argument("--finetune-steps", type=int, default=None, help="nf.fit steps per test image (default: 500; 200 with --quick)")
     p.add_argument("--test-fraction", type=float, default=0.2, help="images held out of training (default: 0.2)")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--quick", action="store_true", help="a preset that finishes in one to two minutes on 2 CPU cores")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     p.set_defaults(func=_cmd_hyper_train)
@@ -345,15 +350,12 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     settings: dict[str, Any] = {
         "task": args.task, "seed": args.seed, "stop": args.stop,
         "sigma": args.sigma if args.sigma is not None else (0.1 if args.task == "denoise" else 0.01),
-        "methods": tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+        "methods": _csv(args.methods, str, "--methods"),
     }  # fmt: skip
     if args.iterations is not None:
         settings["iterations"] = args.iterations
     if args.snapshots is not None:
-        try:
-            settings["snapshots"] = tuple(int(s) for s in args.snapshots.split(",") if s.strip())
-        except ValueError:
-            raise ConfigError(f"--snapshots must be comma-separated integers, got {args.snapshots!r}") from None
+        settings["snapshots"] = _csv(args.snapshots, int, "--snapshots")
     if args.test is not None:
         settings["test"] = args.test
     config = RestoreConfig.quick(**settings) if args.quick else RestoreConfig(**settings)
@@ -372,13 +374,10 @@ def _cmd_hyper_train(args: argparse.Namespace) -> int:
     images, _ = _prior_images(args)
     settings: dict[str, Any] = {
         "size": args.size, "n": images.shape[0], "test_fraction": args.test_fraction, "seed": args.seed,
-        "heads": tuple(h.strip() for h in args.heads.split(",") if h.strip()),
+        "heads": _csv(args.heads, str, "--heads"),
     }  # fmt: skip
     if args.context_fractions is not None:
-        try:
-            settings["context_fractions"] = tuple(float(f) for f in args.context_fractions.split(",") if f.strip())
-        except ValueError:
-            raise ConfigError(f"--context-fractions must be comma-separated numbers in (0, 1], got {args.context_fractions!r}") from None
+        settings["context_fractions"] = _csv(args.context_fractions, float, "--context-fractions")
     for name in ("latent_dim", "steps", "finetune_steps"):
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
