@@ -8,13 +8,20 @@ Adam, full batch. Contestants:
 * ``reference+malloc-env``: the same with glibc's ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_``
   raised in the environment (what the library must not ask users to do);
 * ``compiled``, ``compiled+malloc-env``: ``torch.compile`` of the reference step's forward;
-* ``nf-eager``, ``nf-fused``: ``nf.Siren(backend=...)`` trained by the same loop, after what ``nf.fit``
-  does by itself (``neuralfields._allocator.keep_freed_memory()``; no environment variables);
-* ``nf-fused+system-malloc``: the same with the library's allocator setting turned off;
-* ``nf-fused-compiled``, ``nf-eager-compiled``: ``torch.compile`` of the ``nf.Siren`` (what
-  ``nf.fit(..., compile=True)`` runs).
+* ``nf-default``: what ``nf.fit`` runs by default: ``nf.Siren()`` (backend ``"auto"``, eager on the
+  CPU) trained by :func:`neuralfields.training.mse_backward` (the hand-written SIREN step in chunks of
+  ``CPU_CHUNK_SIZE`` points) after ``neuralfields._allocator.keep_freed_memory()``; no environment
+  variables;
+* ``nf-default+system-malloc``: the same with the library's allocator setting turned off;
+* ``nf-full-batch``: the hand-written step on the whole batch at once (no chunks);
+* ``nf-autograd``: autograd through ``nf.Siren(backend="eager")`` on the whole batch (the step before
+  the hand-written one);
+* ``nf-fused``: autograd through ``nf.Siren(backend="fused")`` (the ``sine_layer`` op) on the whole batch;
+* ``nf-compiled``: ``torch.compile`` of the ``nf.Siren`` (what ``nf.fit(..., compile=True)`` runs).
 
-The time is the median of ``--steps`` steps after ``--warmup`` steps; the peak memory is the growth of
+The matrix-product rate is measured first (``(N, 256) @ (256, 256)`` at full batch, in its own process);
+each step is also reported as the fraction of that rate it achieves on its matrix-product FLOPs. The
+time is the median of ``--steps`` steps after ``--warmup`` steps; the peak memory is the growth of
 the process's maximum resident set above its resident set before the first step (MiB). Usage::
 
     python benchmarks/train_step.py [--steps 10] [--only reference nf-fused] [--json out.json]
@@ -39,17 +46,47 @@ CONTESTANTS = {
     "reference+malloc-env": ENV_TUNED,
     "compiled": {},
     "compiled+malloc-env": ENV_TUNED,
-    "nf-eager": {},
+    "nf-default": {},
+    "nf-default+system-malloc": {"NEURALFIELDS_MALLOC": "system"},
+    "nf-full-batch": {},
+    "nf-autograd": {},
     "nf-fused": {},
-    "nf-fused+system-malloc": {"NEURALFIELDS_MALLOC": "system"},
-    "nf-fused-compiled": {},
-    "nf-eager-compiled": {},
+    "nf-compiled": {},
 }
+
+
+WIDTHS = [2, 256, 256, 256, 1]
+
+
+def step_flops(n: int) -> float:
+    """Matrix-product FLOPs of one training step: forward, weight gradients, input gradients (not of
+    the first layer, whose input is the coordinates)."""
+    layers = list(zip(WIDTHS[:-1], WIDTHS[1:]))
+    per = [2.0 * n * a * b for a, b in layers]
+    return 2 * sum(per) + sum(per[1:])
+
+
+def _matmul_rate(size: int) -> dict:
+    """GFLOP/s of the step's largest matrix product, (N, 256) @ (256, 256), at full batch (best of 10)."""
+    import torch
+
+    n = size * size
+    a, b = torch.randn(n, 256), torch.randn(256, 256)
+    out = torch.empty(n, 256)
+    times = []
+    for _ in range(13):
+        t0 = time.perf_counter()
+        torch.mm(a, b, out=out)
+        times.append(time.perf_counter() - t0)
+    return {"name": "matmul-rate", "gflops": 2.0 * n * 256 * 256 / min(times[3:]) / 1e9}
 
 
 def _child(name: str, steps: int, warmup: int, size: int) -> dict:
     import torch
     from torch import nn
+
+    if name == "matmul-rate":
+        return _matmul_rate(size)
 
     import neuralfields as nf
 
@@ -57,12 +94,20 @@ def _child(name: str, steps: int, warmup: int, size: int) -> dict:
     img = nf.data.load_image("camera", size=size)
     coords, values = nf.grid.signal_to_samples(img)
     targets = values * 2 - 1
+    mse_step = None
     if name.startswith("nf-"):
         from neuralfields._allocator import keep_freed_memory
+        from neuralfields.training import mse_backward
 
         keep_freed_memory()  # what nf.fit does (a no-op with NEURALFIELDS_MALLOC=system)
-        backend = "eager" if name.startswith("nf-eager") else "fused"
+        backend = {"nf-fused": "fused", "nf-autograd": "eager"}.get(name, "auto")
         model: nn.Module = nf.Siren(2, 1, 256, 3, seed=0, backend=backend)
+        if name.startswith("nf-default"):
+            def mse_step():  # noqa: ANN202
+                return mse_backward(model, coords, targets)
+        elif name == "nf-full-batch":
+            def mse_step():  # noqa: ANN202
+                return mse_backward(model, coords, targets, chunk_size=None)
     else:
         layers = [nn.Linear(a, b) for a, b in zip([2, 256, 256, 256], [256, 256, 256, 1])]
         with torch.no_grad():
@@ -86,11 +131,15 @@ def _child(name: str, steps: int, warmup: int, size: int) -> dict:
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
 
     def step() -> float:
-        loss = torch.mean((forward(coords) - targets) ** 2)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        if mse_step is not None:
+            value = mse_step()
+        else:
+            loss = torch.mean((forward(coords) - targets) ** 2)
+            loss.backward()
+            value = float(loss.detach())
         opt.step()
-        return float(loss.detach())
+        return value
 
     with open("/proc/self/statm") as fh:  # resident pages before the first step (the baseline)
         base = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024
@@ -126,7 +175,7 @@ def main() -> None:
         print(json.dumps(_child(args.child, args.steps, args.warmup, args.size)))
         return
     rows = []
-    for name, extra in CONTESTANTS.items():
+    for name, extra in {"matmul-rate": {}, **CONTESTANTS}.items():
         if args.only and name not in args.only:
             continue
         env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
@@ -135,14 +184,22 @@ def main() -> None:
                "--size", str(args.size)]  # fmt: skip
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
+    rate = rows.pop(0)["gflops"]
+    flops = step_flops(args.size * args.size)
     ref = next((r for r in rows if r["name"] == "reference"), rows[0])
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"{args.size}x{args.size} coordinates, full batch, float32; median of {args.steps} steps")  # fmt: skip
-    print("| contestant | step (s) | speed-up vs reference | peak memory above baseline (MiB) | vs reference | minor faults / step |")
-    print("|---|---|---|---|---|---|")
+    print(f"matmul rate: {rate:.0f} GFLOP/s; a step's matrix products: {flops / 1e9:.1f} GFLOP, "
+          f"{flops / rate / 1e9:.3f} s at that rate")  # fmt: skip
+    print("| contestant | step (s) | speed-up vs reference | of matmul rate | peak memory above baseline (MiB) "
+          "| vs reference | minor faults / step |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['name']} | {r['step_s']:.3f} | {ref['step_s'] / r['step_s']:.2f}x | {r['peak_growth_mib']:.0f} | "
-              f"{r['peak_growth_mib'] / ref['peak_growth_mib']:.2f}x | {r['minor_faults_per_step']:.0f} |")  # fmt: skip
+        r["matmul_fraction"] = flops / r["step_s"] / 1e9 / rate
+        print(f"| {r['name']} | {r['step_s']:.3f} | {ref['step_s'] / r['step_s']:.2f}x | {r['matmul_fraction']:.0%} | "
+              f"{r['peak_growth_mib']:.0f} | {r['peak_growth_mib'] / ref['peak_growth_mib']:.2f}x | "
+              f"{r['minor_faults_per_step']:.0f} |")  # fmt: skip
+    rows.insert(0, {"name": "matmul-rate", "gflops": rate, "step_gflop": flops / 1e9})
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=2)

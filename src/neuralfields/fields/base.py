@@ -64,6 +64,39 @@ class Field(nn.Module):
                 f"got {tuple(coords.shape)}"
             )
 
+    def accumulate_mse_grad(
+        self,
+        coords: Tensor,
+        targets: Tensor,
+        denominator: float,
+        params: Mapping[str, Tensor] | None = None,
+    ) -> Tensor:
+        """Add the gradient of ``sum((self(coords) - targets)^2) / denominator`` to the parameters' ``.grad``.
+
+        The training step of :func:`~neuralfields.fit` (through
+        :func:`~neuralfields.training.mse_backward`) and, with ``params``, of
+        :func:`~neuralfields.fit_many`. This default runs autograd; families override it with a faster
+        hand-written step when they can (:class:`~neuralfields.Siren` does).
+
+        Args:
+            coords: ``(N, in_features)``, or ``(B, N, in_features)`` with ``params``.
+            targets: ``(N, out_features)``, or ``(B, N, out_features)`` with ``params``.
+            denominator: the loss's normaliser (the number of values in the whole batch, per item).
+            params: batched parameters (see :meth:`batch_parameters`): their ``.grad`` gets the
+                gradient of every item's loss instead.
+
+        Returns:
+            The sum of squared errors, detached and not divided by ``denominator``: 0-dim, or ``(B,)``
+            per item with ``params``.
+        """
+        pred = self(coords) if params is None else self.forward_batched(params, coords)
+        if pred.shape != targets.shape:
+            raise ShapeError(f"targets must have the shape of the field's output {tuple(pred.shape)}, got {tuple(targets.shape)}")
+        sse = (pred - targets) ** 2
+        sse = sse.sum() if params is None else sse.flatten(1).sum(1)
+        (sse.sum() / denominator).backward()
+        return sse.detach()
+
     # ---- batched parameters -------------------------------------------------------------
     def batch_parameters(self, batch_size: int) -> dict[str, Tensor]:
         """``batch_size`` independent copies of the parameters, stacked on a new leading dimension.

@@ -8,10 +8,11 @@ from typing import Any, Optional
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
 from .._registry import register
 from ..errors import ConfigError, ShapeError
-from ..kernels import TRITON_AVAILABLE, sine_layer, sine_layer_batched
+from ..kernels import TRITON_AVAILABLE, sine_layer, sine_layer_batched, sine_mlp_mse_grad
 from .base import Field
 
 __all__ = ["Siren", "BottleneckSiren", "siren_init_", "Modulation", "BACKENDS", "resolve_backend"]
@@ -24,9 +25,10 @@ recomputes the pre-activation) or ``"auto"`` (see :func:`resolve_backend`)."""
 
 def resolve_backend(backend: str, x: Tensor) -> str:
     """The backend ``"auto"`` stands for on ``x``'s device: ``"fused"`` on CUDA with Triton, ``"eager"``
-    elsewhere. On the CPU the eager step measured faster once freed memory is kept for reuse (what
-    :func:`~neuralfields.fit` arranges), while ``"fused"`` keeps about half the activation memory:
-    choose it explicitly when memory is short (``benchmarks/RESULTS.md``, ``train_step.py``)."""
+    elsewhere. With the eager backend :func:`~neuralfields.fit` trains a :class:`Siren` through its
+    hand-written step (:meth:`Siren.accumulate_mse_grad`), the fastest and leanest step measured on the
+    CPU (``benchmarks/RESULTS.md``, ``train_step.py``); ``"fused"`` keeps about half the activation
+    memory of autograd through the eager layers, for code that trains with autograd itself."""
     if backend != "auto":
         return backend
     if x.is_cuda and TRITON_AVAILABLE:
@@ -217,6 +219,44 @@ class Siren(Field):
                 h = h if shift is None else h + shift
                 h = torch.sin(self.omega(i) * h)
         return h
+
+    def accumulate_mse_grad(
+        self,
+        coords: Tensor,
+        targets: Tensor,
+        denominator: float,
+        params: Mapping[str, Tensor] | None = None,
+    ) -> Tensor:
+        """The training step of :meth:`Field.accumulate_mse_grad`, by hand where the backend is eager.
+
+        With the ``"eager"`` backend (what ``"auto"`` picks on the CPU) the forward pass, the squared
+        error and the backward pass are written out (:func:`~neuralfields.kernels.sine_mlp_mse_grad`):
+        fewer passes over the activations than autograd, same gradients to rounding. Autograd runs
+        instead with the fused backend, hooks or parametrizations on the module, or coordinates that
+        need a gradient.
+        """
+        batched = params is not None
+        if batched:
+            self._check_batched(params, coords)
+            weights = [params[f"layers.{i}.weight"] for i in range(len(self.layers))]
+            biases = [params[f"layers.{i}.bias"] for i in range(len(self.layers))]
+        else:
+            self.check_coords(coords)
+            weights = [m.weight for m in self.layers]
+            biases = [m.bias for m in self.layers]
+        plain = (
+            resolve_backend(self.backend, coords) == "eager"
+            and not (self._forward_hooks or self._forward_pre_hooks or coords.requires_grad)
+            and not any(parametrize.is_parametrized(m) for m in self.layers)
+            and all(t.is_leaf and t.dtype == coords.dtype for t in [*weights, *biases])
+            and coords.dim() == (3 if batched else 2)
+            and targets.shape == (*coords.shape[:-1], self.out_features)
+            and targets.dtype == coords.dtype
+        )
+        if not plain:
+            return super().accumulate_mse_grad(coords, targets, denominator, params)
+        omegas = [self.omega(i) if self._is_sine(i) else None for i in range(len(self.layers))]
+        return sine_mlp_mse_grad(coords, targets, weights, biases, omegas, denominator)
 
     def _check_layer(self, layer: int) -> int:
         n = len(self.layers) - 1  # hidden (sine) layers that feed another layer

@@ -8,6 +8,7 @@ from .fit_many import FitManyResult, fit_many
 from .fit_dataset import DatasetFitResult, DatasetStepInfo, fit_dataset
 from .history import FitResult, History
 from .metrics import mse_to_psnr, psnr, ssim
+from .step import CPU_CHUNK_SIZE, mse_backward
 
 __all__ = [
     "fit",
@@ -20,6 +21,8 @@ __all__ = [
     "DatasetStepInfo",
     "DEFAULTS",
     "lr_at",
+    "mse_backward",
+    "CPU_CHUNK_SIZE",
     "FitResult",
     "History",
     "Callback",

@@ -22,6 +22,7 @@ from .callbacks import StepInfo
 from .checkpoint import load_checkpoint, save_checkpoint
 from .history import FitResult, History
 from .metrics import mse_to_psnr
+from .step import mse_backward
 
 __all__ = ["fit", "DEFAULTS", "lr_at"]
 
@@ -125,12 +126,16 @@ def _check_loop(steps: Any, lr: Any, eval_every: Any) -> None:
         raise ConfigError(f"eval_every must be a positive int, got {eval_every!r}")
 
 
-def _update(optimizer: torch.optim.Optimizer, loss: Tensor, step: int, lr: float) -> float:
-    """One optimiser step on ``loss``; returns its value, or raises if it is not finite."""
+def _update(optimizer: torch.optim.Optimizer, loss: Tensor | Callable[[], float], step: int, lr: float) -> float:
+    """One optimiser step on ``loss`` (a tensor, or a function that runs the backward pass and returns
+    the loss); returns its value, or raises if it is not finite."""
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    if callable(loss):
+        value = loss()
+    else:
+        loss.backward()
+        value = float(loss.detach())
     optimizer.step()
-    value = float(loss.detach())
     if not math.isfinite(value):
         raise InvalidDataError(f"the loss became {value} at step {step + 1}; lower the learning rate (lr={lr})")
     return value
@@ -195,15 +200,19 @@ def fit(
         checkpoint: write a checkpoint file here at the end (and every ``checkpoint_every`` steps).
         checkpoint_every: steps between checkpoints.
         resume: a checkpoint path to resume from, or ``True`` to resume from ``checkpoint`` if it exists.
-        compile: run the field's forward (and so its backward) through :func:`torch.compile`: a one-off
-            compilation (tens of seconds on a CPU) for faster steps, worth it for long full-batch fits
-            (``benchmarks/RESULTS.md``).
+        compile: run the field's forward (and so its backward) through :func:`torch.compile`, with
+            autograd on the whole batch: a one-off compilation (tens of seconds on a CPU). A
+            :class:`~neuralfields.Siren` on the CPU measured faster without it (its hand-written
+            step, ``benchmarks/RESULTS.md``); other fields may gain.
         progress: show a progress bar (only when stderr is a terminal).
 
     Returns:
         A :class:`FitResult` with the history and the final training / held-out PSNR.
 
     Note:
+        Each step goes through :func:`~neuralfields.training.mse_backward`: on the CPU the batch is
+        processed in chunks of :data:`~neuralfields.training.CPU_CHUNK_SIZE` points (same gradient,
+        a fraction of the memory), and a :class:`~neuralfields.Siren` uses its hand-written step.
         On Linux with glibc, the first fit tells ``malloc`` to keep freed memory for reuse, so steps do
         not page-fault on fresh memory (3x faster full-batch steps on a 2-core machine, for a higher
         peak resident memory; ``benchmarks/RESULTS.md``). ``NEURALFIELDS_MALLOC=system`` turns it off.
@@ -252,7 +261,7 @@ def fit(
     if resume_path is not None:
         start, history = _restore(resume_path, field, optimizer, settings)
 
-    forward = torch.compile(field) if compile else field
+    forward = torch.compile(field) if compile else None  # None: the field's own (chunked) step
     callbacks = list(callbacks)
     stopped = False
     bar = progress_bar(progress, steps, "fit", initial=start)
@@ -267,7 +276,7 @@ def fit(
                 idx = sampler.batch(step)  # type: ignore[union-attr]
                 idx = idx.to(device)
                 x, y = x_full[idx], y_full[idx]
-            loss_value = _update(optimizer, torch.mean((forward(x) - y) ** 2), step, lr)
+            loss_value = _update(optimizer, lambda: mse_backward(field, x, y, forward=forward), step, lr)
             done = step + 1
             _record(history, done, loss_value, time.perf_counter() - t0)
             val = None

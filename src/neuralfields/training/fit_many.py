@@ -97,7 +97,9 @@ def fit_many(
     random batches as :func:`~neuralfields.fit` with this ``seed``), so member ``i`` follows the fit
     ``fit(copy.deepcopy(field), signals[i], seed=seed)`` would (to rounding): Adam works element by
     element and the loss is the sum of the per-signal mean squared errors. The batched evaluation is
-    :meth:`~neuralfields.Field.forward_batched`: per-call overhead is paid once for all ``B``.
+    :meth:`~neuralfields.Field.forward_batched` (for a :class:`~neuralfields.Siren` on the CPU, the
+    hand-written step of :meth:`~neuralfields.Field.accumulate_mse_grad`): per-call overhead is paid
+    once for all ``B``.
 
     Args:
         field: the template (left unchanged).
@@ -140,12 +142,11 @@ def fit_many(
             else:
                 idx = sampler.batch(step).to(param.device)  # type: ignore[union-attr]
                 x, y = coords[idx], targets[:, idx]
-            pred = field.forward_batched(params, x.unsqueeze(0).expand(b, -1, -1))
-            per_item = ((pred - y) ** 2).flatten(1).mean(1)
             optimizer.zero_grad(set_to_none=True)
-            per_item.sum().backward()
+            xs = x.unsqueeze(0).expand(b, -1, -1)
+            per_item = field.accumulate_mse_grad(xs, y, float(y[0].numel()), params=params) / y[0].numel()
             optimizer.step()
-            losses = per_item.detach().tolist()
+            losses = per_item.tolist()
             if not all(math.isfinite(v) for v in losses):
                 raise InvalidDataError(f"a loss became non-finite at step {step + 1}; lower the learning rate (lr={lr})")
             elapsed = (time.perf_counter() - t0) / b
