@@ -13,7 +13,8 @@ channels). Contestants, each on each image:
 * ``siren-pytorch``: ``siren_pytorch.SirenNet`` with its own defaults, trained with the reference recipe
   for ``--siren-budget`` seconds (only if importable: ``benchmarks/setup_env.sh``).
 
-The clock counts training only: the PSNR of the full render (on [0, 1]) is measured every
+Each contestant runs in its own process (so the library's allocator setting, made by its first fit,
+does not carry over to the baselines). The clock counts training only: the PSNR of the full render (on [0, 1]) is measured every
 ``--eval-every`` steps with the clock stopped. Reported per image: seconds to 30 dB, PSNR at 12 s and at
 60 s (the last evaluation at or before), and the final PSNR with its time. Usage::
 
@@ -27,6 +28,8 @@ import json
 import math
 import os
 import platform
+import subprocess
+import sys
 import time
 
 import torch
@@ -128,38 +131,49 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=10)
     parser.add_argument("--only", nargs="+", default=None)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     try:
         from siren_pytorch import SirenNet
     except ImportError:
         SirenNet = None
-        print("siren-pytorch is not installed: skipped (benchmarks/setup_env.sh installs it)")
+        if not args.child:
+            print("siren-pytorch is not installed: skipped (benchmarks/setup_env.sh installs it)")
+
+    if args.child:
+        name, colour, who = args.child.split(":")
+        img = load(name, colour == "colour", args.size)
+        torch.manual_seed(0)
+        if who == "neuralfields":
+            curve = run_nf(img, args.eval_every)
+        elif who == "reference":
+            curve = run_plain(ReferenceSiren(img.shape[0]), img, args.ref_steps, math.inf, args.eval_every, 30.0)
+        else:
+            model = SirenNet(dim_in=2, dim_hidden=256, dim_out=img.shape[0], num_layers=3, w0_initial=30.0)
+            curve = run_plain(model, img, 10**9, args.siren_budget, args.eval_every, None)
+        print(json.dumps(curve))
+        return
 
     tasks = []
     for name in args.images:
         tasks.append((name, False))
         if name != "camera":  # camera is a grey photograph
             tasks.append((name, True))
+    contestants = ["neuralfields", "reference"] + (["siren-pytorch"] if SirenNet is not None else [])
     rows = []
     for name, colour in tasks:
-        img = load(name, colour, args.size)
         label = f"{name} ({'colour' if colour else 'grey'})"
-        contestants = {
-            "neuralfields": lambda: run_nf(img, args.eval_every),
-            "reference": lambda: run_plain(
-                ReferenceSiren(img.shape[0]), img, args.ref_steps, math.inf, args.eval_every, 30.0
-            ),
-        }
-        if SirenNet is not None:
-            contestants["siren-pytorch"] = lambda: run_plain(
-                SirenNet(dim_in=2, dim_hidden=256, dim_out=img.shape[0], num_layers=3, w0_initial=30.0),
-                img, 10**9, args.siren_budget, args.eval_every, None,
-            )  # fmt: skip
-        for who, run in contestants.items():
+        for who in contestants:
             if args.only and who not in args.only:
                 continue
-            torch.manual_seed(0)
-            curve = run()
+            # each contestant in a fresh process: the library's allocator setting (made by its first
+            # fit) must not speed up the baselines, and nothing else carries over between them
+            child = f"{name}:{'colour' if colour else 'grey'}:{who}"
+            cmd = [sys.executable, __file__, "--child", child, "--size", str(args.size), "--ref-steps",
+                   str(args.ref_steps), "--siren-budget", str(args.siren_budget), "--eval-every", str(args.eval_every)]  # fmt: skip
+            env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+            curve = json.loads(out.strip().splitlines()[-1])
             row = {"image": label, "contestant": who, **summary(curve), "curve": curve}
             rows.append(row)
             print(f"{label} / {who}: 30 dB at {row['to_30db_s']} s, {row['psnr_12s']:.2f} dB @12 s, "
