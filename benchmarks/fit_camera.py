@@ -37,10 +37,10 @@ import neuralfields as nf
 class ReferenceSiren(nn.Module):
     """Plain SIREN as in the paper's code: sine layers sin(w0 (Wx + b)), linear last layer."""
 
-    def __init__(self, width: int = 256, sine_layers: int = 3, w0: float = 30.0) -> None:
+    def __init__(self, width: int = 256, sine_layers: int = 3, w0: float = 30.0, out: int = 1) -> None:
         super().__init__()
         self.w0 = w0
-        dims = [2] + [width] * sine_layers + [1]
+        dims = [2] + [width] * sine_layers + [out]
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
         with torch.no_grad():
             for i, lin in enumerate(self.linears):

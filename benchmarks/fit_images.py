@@ -33,28 +33,10 @@ import sys
 import time
 
 import torch
+from fit_camera import ReferenceSiren  # the plain eager SIREN of the camera benchmark (same folder)
 from torch import Tensor, nn
 
 import neuralfields as nf
-
-
-class ReferenceSiren(nn.Module):
-    """Plain SIREN as in the paper's code: sine layers sin(w0 (Wx + b)), linear last layer."""
-
-    def __init__(self, out: int, width: int = 256, sine_layers: int = 3, w0: float = 30.0) -> None:
-        super().__init__()
-        self.w0 = w0
-        dims = [2] + [width] * sine_layers + [out]
-        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
-        with torch.no_grad():
-            for i, lin in enumerate(self.linears):
-                bound = 1.0 / lin.in_features if i == 0 else math.sqrt(6.0 / lin.in_features) / w0
-                lin.weight.uniform_(-bound, bound)
-
-    def forward(self, x: Tensor) -> Tensor:
-        for lin in self.linears[:-1]:
-            x = torch.sin(self.w0 * lin(x))
-        return self.linears[-1](x)
 
 
 def load(name: str, colour: bool, size: int) -> Tensor:
@@ -147,7 +129,7 @@ def main() -> None:
         if who == "neuralfields":
             curve = run_nf(img, args.eval_every)
         elif who == "reference":
-            curve = run_plain(ReferenceSiren(img.shape[0]), img, args.ref_steps, math.inf, args.eval_every, 30.0)
+            curve = run_plain(ReferenceSiren(out=img.shape[0]), img, args.ref_steps, math.inf, args.eval_every, 30.0)
         else:
             model = SirenNet(dim_in=2, dim_hidden=256, dim_out=img.shape[0], num_layers=3, w0_initial=30.0)
             curve = run_plain(model, img, 10**9, args.siren_budget, args.eval_every, None)
