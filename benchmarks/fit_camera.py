@@ -54,9 +54,15 @@ class ReferenceSiren(nn.Module):
 
 
 def full_batch_fit(
-    model: nn.Module, coords: Tensor, targets: Tensor, steps: int, lr: float, on_step: Callable[[int], None]
+    model: nn.Module,
+    coords: Tensor,
+    targets: Tensor,
+    steps: int,
+    lr: float,
+    on_step: Callable[[int, float], bool | None],
 ) -> list[float]:
-    """Adam, full batch, constant lr; returns per-step wall times."""
+    """Adam, full batch, constant lr; returns per-step wall times. ``on_step(step, seconds)`` runs after
+    each step with the training time so far (outside the clock); returning ``True`` stops the fit."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     times = []
     for step in range(1, steps + 1):
@@ -66,7 +72,8 @@ def full_batch_fit(
         loss.backward()
         opt.step()
         times.append(time.perf_counter() - t0)
-        on_step(step)
+        if on_step(step, sum(times)):
+            break
     return times
 
 
@@ -94,7 +101,7 @@ def main() -> None:
     def run_plain(model: nn.Module, lr: float) -> dict:
         at: dict[int, float] = {}
 
-        def on_step(step: int) -> None:
+        def on_step(step: int, seconds: float) -> None:
             if step in marks:
                 at[step] = psnr_of(model)
 

@@ -33,7 +33,7 @@ import sys
 import time
 
 import torch
-from fit_camera import ReferenceSiren  # the plain eager SIREN of the camera benchmark (same folder)
+from fit_camera import ReferenceSiren, full_batch_fit  # the camera benchmark's baseline (same folder)
 from torch import Tensor, nn
 
 import neuralfields as nf
@@ -53,20 +53,15 @@ def psnr_of(model: nn.Module, coords: Tensor, img: Tensor) -> float:
 def run_plain(model: nn.Module, img: Tensor, steps: int, budget: float, eval_every: int, stop_db: float | None) -> list:
     """Adam 1e-4, full batch, constant rate; returns [(seconds, step, psnr)]."""
     coords, values = nf.grid.signal_to_samples(img)
-    targets = values * 2 - 1
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    clock, curve = 0.0, [(0.0, 0, psnr_of(model, coords, img))]
-    for step in range(1, steps + 1):
-        t0 = time.perf_counter()
-        loss = torch.mean((model(coords) - targets) ** 2)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        clock += time.perf_counter() - t0
-        if step % eval_every == 0 or step == steps or clock >= budget:
-            curve.append((clock, step, psnr_of(model, coords, img)))
-            if clock >= budget or (stop_db is not None and curve[-1][2] >= stop_db):
-                break
+    curve = [(0.0, 0, psnr_of(model, coords, img))]
+
+    def on_step(step: int, seconds: float) -> bool:
+        if step % eval_every == 0 or step == steps or seconds >= budget:
+            curve.append((seconds, step, psnr_of(model, coords, img)))
+            return seconds >= budget or (stop_db is not None and curve[-1][2] >= stop_db)
+        return False
+
+    full_batch_fit(model, coords, values * 2 - 1, steps, 1e-4, on_step)
     return curve
 
 
