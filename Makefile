@@ -1,5 +1,7 @@
 # neuralfields: `make demo` runs the main job, `make test` passes the tests and builds the docs.
 # Both create a virtual environment ($(VENV)) and install everything into it from scratch.
+# `make gpu-check` runs the CUDA tests and the GPU benchmarks (benchmarks/gpu_check.py; report in
+# $(GPU_CHECK_OUT)); without a CUDA device it says so and succeeds. GPU_CHECK_ARGS="--quick" for a smoke run.
 # TORCH_SPEC pins the PyTorch wheel installed first (a local CPU build here); override it, e.g.
 #   make test TORCH_SPEC="torch>=2.4"
 
@@ -9,8 +11,10 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 DEMO_STEPS ?= 300
+GPU_CHECK_OUT ?= out/gpu-check
+GPU_CHECK_ARGS ?=
 
-.PHONY: demo test docs bench clean
+.PHONY: demo test docs bench gpu-check clean
 
 $(VENV)/.torch-installed:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +42,9 @@ docs: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/fit_camera.py
+
+gpu-check: $(VENV)/.dev-installed
+	$(PY) benchmarks/gpu_check.py --out $(GPU_CHECK_OUT) $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf out docs/_build .pytest_cache .hypothesis

@@ -17,11 +17,19 @@ the distinct tensors autograd saves for the backward pass (the activation memory
 also the peak allocated memory of a step, and 2^18 and 2^20 coordinates. Usage::
 
     python benchmarks/sine_layer.py [--points 65536] [--repeats 5] [--threads 2] [--device cpu|cuda]
+                                    [--no-max-autotune] [--no-compiled-precisions] [--no-compile]
+                                    [--quick] [--json out.json]
+
+``--no-max-autotune`` drops the ``max-autotune`` contestants (minutes of compilation per size on a
+GPU), ``--no-compiled-precisions`` the compiled op at the extra precisions, ``--no-compile`` every
+compiled one; ``--quick`` is a smoke run (4,096 coordinates, 2 repeats,
+no ``max-autotune``). ``--json`` writes every figure, per coordinate count.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import platform
@@ -122,23 +130,31 @@ def peak_step_bytes(fn: Callable[..., Tensor], x: Tensor, params: list[Tensor], 
     return torch.cuda.max_memory_allocated() - base
 
 
-def contestants(device: str, precisions: list[str]) -> list[tuple[str, Callable[..., Tensor]]]:
+def contestants(
+    device: str, precisions: list[str], compile: bool = True, max_autotune: bool = True,
+    compiled_precisions: bool = True,
+) -> list[tuple[str, Callable[..., Tensor]]]:
     compile_kw = {"fullgraph": True, "dynamic": False}
     out = [
         ("eager composite", make_mlp(composite_layer)),
         ("eager op", make_mlp(op_layer)),
-        ("compiled composite", torch.compile(make_mlp(composite_layer), **compile_kw)),
-        ("compiled op", torch.compile(make_mlp(op_layer), **compile_kw)),
     ]
-    if device == "cuda":
+    if compile:
         out += [
-            ("max-autotune composite", torch.compile(make_mlp(composite_layer), mode="max-autotune", **compile_kw)),
-            ("max-autotune op", torch.compile(make_mlp(op_layer), mode="max-autotune", **compile_kw)),
+            ("compiled composite", torch.compile(make_mlp(composite_layer), **compile_kw)),
+            ("compiled op", torch.compile(make_mlp(op_layer), **compile_kw)),
         ]
+    if device == "cuda":
+        if compile and max_autotune:
+            out += [
+                ("max-autotune composite", torch.compile(make_mlp(composite_layer), mode="max-autotune", **compile_kw)),
+                ("max-autotune op", torch.compile(make_mlp(op_layer), mode="max-autotune", **compile_kw)),
+            ]
         for p in precisions:
             if p != "float32":
                 out.append((f"eager op ({p})", make_mlp(op_layer, p)))
-                out.append((f"compiled op ({p})", torch.compile(make_mlp(op_layer, p), **compile_kw)))
+                if compile and compiled_precisions:
+                    out.append((f"compiled op ({p})", torch.compile(make_mlp(op_layer, p), **compile_kw)))
     return out
 
 
@@ -151,11 +167,26 @@ def main() -> None:
     parser.add_argument("--points", type=int, nargs="*", default=None, help="coordinate counts")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cuda" if torch.cuda.is_available() else "cpu",
+                        help="cpu or cuda (default: cuda where available)")  # fmt: skip
     parser.add_argument("--precisions", default="tf32x3,tf32,bf16", help="extra op precisions on CUDA")
+    parser.add_argument("--max-autotune", action=argparse.BooleanOptionalAction, default=True,
+                        help="the torch.compile(mode='max-autotune') contestants on CUDA (default: yes)")  # fmt: skip
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
+                        help="the torch.compile contestants (default: yes)")  # fmt: skip
+    parser.add_argument("--compiled-precisions", action=argparse.BooleanOptionalAction, default=True,
+                        help="the compiled op at each extra precision on CUDA (default: yes)")  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="smoke run: 4,096 coordinates, 2 repeats, no max-autotune")
+    parser.add_argument("--json", default=None, help="write all figures to this JSON file")
     args = parser.parse_args()
+    if args.quick:
+        args.points = args.points or [2**12]
+        args.repeats = 2
+        args.max_autotune = False
     torch.set_num_threads(args.threads)
     device = args.device
+    if device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device")
     points = args.points or ([2**16] if device == "cpu" else [2**16, 2**18, 2**20])
     precisions = [p for p in args.precisions.split(",") if p] if device == "cuda" else []
 
@@ -166,6 +197,19 @@ def main() -> None:
     except (OSError, StopIteration):
         pass
     where = torch.cuda.get_device_name() if device == "cuda" else f"{cpu}, {torch.get_num_threads()} threads"
+    report: dict = {
+        "device": device,
+        "device_name": where,
+        "torch": torch.__version__,
+        "triton": _triton_version(),
+        "cuda": torch.version.cuda if device == "cuda" else None,
+        "triton_available": TRITON_AVAILABLE,
+        "widths": WIDTHS,
+        "omega_0": OMEGA,
+        "repeats": args.repeats,
+        "baseline": "eager composite",
+        "sizes": [],
+    }
     print(f"# sine layer microbenchmark: torch {torch.__version__}, {device} ({where}), triton={TRITON_AVAILABLE}")
     print(
         f"# SIREN {' -> '.join(map(str, WIDTHS))}, omega_0={OMEGA}, float32; median of {args.repeats} "
@@ -177,9 +221,10 @@ def main() -> None:
         gen = torch.Generator().manual_seed(1)
         x = (torch.rand(n, 2, generator=gen) * 2 - 1).to(device)
         params = make_params(device)
-        fns = dict(contestants(device, precisions))
+        fns = dict(contestants(device, precisions, args.compile, args.max_autotune, args.compiled_precisions))
         first = {}
         for name, fn in fns.items():
+            sync(device)
             t0 = time.perf_counter()
             step(fn, x, params)  # first call: compiles where compiled
             sync(device)
@@ -207,6 +252,7 @@ def main() -> None:
             "| saved activations (MiB) | peak step memory (MiB) | first call (s) |"
         )
         print("|---|---|---|---|---|---|---|---|")
+        rows = []
         for name, fn in fns.items():
             saved = saved_bytes(fn, x, params)
             peak = peak_step_bytes(fn, x, params, device)
@@ -215,7 +261,27 @@ def main() -> None:
                 f"| {name} | {ts:.4f} | {ts / ref_step:.2f}x | {tf:.4f} | {tf / ref_fwd:.2f}x "
                 f"| {mib(saved)} | {mib(peak)} | {first[name]:.1f} |"
             )
+            rows.append({
+                "name": name, "step_s": ts, "step_vs_baseline": ts / ref_step, "forward_s": tf,
+                "forward_vs_baseline": tf / ref_fwd, "saved_bytes": saved, "peak_step_bytes": peak,
+                "first_call_s": first[name],
+            })  # fmt: skip
         print()
+        base_peak = rows[0]["peak_step_bytes"]
+        for r in rows:
+            r["peak_vs_baseline"] = r["peak_step_bytes"] / base_peak if base_peak and r["peak_step_bytes"] else None
+        report["sizes"].append({"points": n, "load_average": load, "rows": rows})
+        if args.json:  # after every size, so that a run stopped part-way keeps what it measured
+            with open(args.json, "w") as fh:
+                json.dump(report, fh, indent=2)
+
+
+def _triton_version() -> str | None:
+    try:
+        import triton
+    except ImportError:
+        return None
+    return triton.__version__
 
 
 if __name__ == "__main__":

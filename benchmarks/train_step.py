@@ -19,12 +19,21 @@ Adam, full batch. Contestants:
 * ``nf-fused``: autograd through ``nf.Siren(backend="fused")`` (the ``sine_layer`` op) on the whole batch;
 * ``nf-compiled``: ``torch.compile`` of the ``nf.Siren`` (what ``nf.fit(..., compile=True)`` runs).
 
+On CUDA (``--device cuda``, the default where CUDA is available) the allocator contestants mean
+nothing and the step runs on the whole batch, so the default contestants are ``reference``,
+``compiled``, ``nf-default`` (``mse_backward`` on ``nf.Siren(backend="auto")``, which picks the fused
+Triton op on CUDA: autograd through it on the whole batch), ``nf-handwritten`` (``mse_backward`` on
+``nf.Siren(backend="eager")``: the hand-written step on the whole batch) and ``nf-fused``; the others
+can still be asked for with ``--only``. Times are taken with the device synchronised before and after
+each step, float32 with TF32 off (PyTorch's default), and the peak memory is
+``torch.cuda.max_memory_allocated()`` above the memory allocated before the first step.
+
 The matrix-product rate is measured first (``(N, 256) @ (256, 256)`` at full batch, in its own process);
 each step is also reported as the fraction of that rate it achieves on its matrix-product FLOPs. The
 time is the median of ``--steps`` steps after ``--warmup`` steps; the peak memory is the growth of
 the process's maximum resident set above its resident set before the first step (MiB). Usage::
 
-    python benchmarks/train_step.py [--steps 10] [--only reference nf-fused] [--json out.json]
+    python benchmarks/train_step.py [--steps 10] [--only reference nf-fused] [--json out.json] [--device cpu|cuda]
 """
 
 from __future__ import annotations
@@ -53,6 +62,9 @@ CONTESTANTS = {
     "nf-fused": {},
     "nf-compiled": {},
 }
+CUDA_CONTESTANTS = ["reference", "compiled", "nf-default", "nf-handwritten", "nf-fused"]
+"""The default contestants on CUDA (any name of CONTESTANTS, or ``nf-handwritten``, may be asked for
+with ``--only``)."""
 
 
 WIDTHS = [2, 256, 256, 256, 1]
@@ -66,27 +78,39 @@ def step_flops(n: int) -> float:
     return 2 * sum(per) + sum(per[1:])
 
 
-def _matmul_rate(size: int) -> dict:
-    """GFLOP/s of the step's largest matrix product, (N, 256) @ (256, 256), at full batch (best of 10)."""
+def _sync(device: str) -> None:
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def _matmul_rate(size: int, device: str = "cpu") -> dict:
+    """GFLOP/s of the step's largest matrix product, (N, 256) @ (256, 256), at full batch (best of 10;
+    on CUDA each of the 10 times 20 products, the device synchronised around them)."""
     import torch
 
     n = size * size
-    a, b = torch.randn(n, 256), torch.randn(256, 256)
-    out = torch.empty(n, 256)
+    a, b = torch.randn(n, 256, device=device), torch.randn(256, 256, device=device)
+    out = torch.empty(n, 256, device=device)
+    reps = 20 if device == "cuda" else 1
     times = []
     for _ in range(13):
+        _sync(device)
         t0 = time.perf_counter()
-        torch.mm(a, b, out=out)
-        times.append(time.perf_counter() - t0)
+        for _ in range(reps):
+            torch.mm(a, b, out=out)
+        _sync(device)
+        times.append((time.perf_counter() - t0) / reps)
     return {"name": "matmul-rate", "gflops": 2.0 * n * 256 * 256 / min(times[3:]) / 1e9}
 
 
-def _child(name: str, steps: int, warmup: int, size: int) -> dict:
+def _child(name: str, steps: int, warmup: int, size: int, device: str = "cpu") -> dict:
     import torch
     from torch import nn
 
     if name == "matmul-rate":
-        return _matmul_rate(size)
+        return _matmul_rate(size, device)
 
     import neuralfields as nf
 
@@ -94,15 +118,16 @@ def _child(name: str, steps: int, warmup: int, size: int) -> dict:
     img = nf.data.load_image("camera", size=size)
     coords, values = nf.grid.signal_to_samples(img)
     targets = values * 2 - 1
+    coords, targets = coords.to(device), targets.to(device)
     mse_step = None
     if name.startswith("nf-"):
         from neuralfields._allocator import keep_freed_memory
         from neuralfields.training import mse_backward
 
         keep_freed_memory()  # what nf.fit does (a no-op with NEURALFIELDS_MALLOC=system)
-        backend = {"nf-fused": "fused", "nf-autograd": "eager"}.get(name, "auto")
-        model: nn.Module = nf.Siren(2, 1, 256, 3, seed=0, backend=backend)
-        if name.startswith("nf-default"):
+        backend = {"nf-fused": "fused", "nf-autograd": "eager", "nf-handwritten": "eager"}.get(name, "auto")
+        model: nn.Module = nf.Siren(2, 1, 256, 3, seed=0, backend=backend).to(device)
+        if name.startswith("nf-default") or name == "nf-handwritten":
             def mse_step():  # noqa: ANN202
                 return mse_backward(model, coords, targets)
         elif name == "nf-full-batch":
@@ -126,7 +151,7 @@ def _child(name: str, steps: int, warmup: int, size: int) -> dict:
                     x = torch.sin(30.0 * lin(x))
                 return self.lins[-1](x)
 
-        model = Ref()
+        model = Ref().to(device)
     forward = torch.compile(model) if "compiled" in name else model
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
 
@@ -143,16 +168,22 @@ def _child(name: str, steps: int, warmup: int, size: int) -> dict:
 
     with open("/proc/self/statm") as fh:  # resident pages before the first step (the baseline)
         base = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        cuda_base = torch.cuda.memory_allocated()
     for _ in range(warmup):
         step()
     times, cpu = [], []
     for _ in range(steps):
+        _sync(device)
         t0, c0 = time.perf_counter(), time.process_time()
         step()
+        _sync(device)
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    return {
+    row = {
         "name": name,
         "step_s": statistics.median(times),
         "peak_growth_mib": (ru.ru_maxrss - base) / 1024,
@@ -160,32 +191,111 @@ def _child(name: str, steps: int, warmup: int, size: int) -> dict:
         "minor_faults_per_step": ru.ru_minflt / (steps + warmup),
         "threads": torch.get_num_threads(),
     }
+    if device == "cuda":  # the device's memory is what matters here: the peak above the baseline
+        row["host_peak_growth_mib"] = row["peak_growth_mib"]
+        row["peak_growth_mib"] = (torch.cuda.max_memory_allocated() - cuda_base) / 2**20
+        row["max_allocated_mib"] = torch.cuda.max_memory_allocated() / 2**20
+        row["step_min_s"] = min(times)
+    return row
+
+
+def _default_device() -> str:
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _run_child(name: str, env: dict, args: argparse.Namespace) -> dict:
+    """One contestant in its own process: its row, or ``{"name", "error"}`` when it failed."""
+    cmd = [sys.executable, __file__, "--child", name, "--steps", str(args.steps), "--warmup", str(args.warmup),
+           "--size", str(args.size), "--device", args.device]  # fmt: skip
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.child_timeout)
+    except subprocess.TimeoutExpired:
+        return {"name": name, "error": f"timed out after {args.child_timeout} s"}
+    if proc.returncode == 0:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    sys.stderr.write(f"--- {name} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}\n")
+    last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"name": name, "error": f"exit {proc.returncode}: {last[:200]}"}
+
+
+def _device_info(device: str) -> dict:
+    import torch
+
+    info = {"device": device, "torch": torch.__version__}
+    if device == "cuda":
+        info["device_name"] = torch.cuda.get_device_name()
+        info["cuda"] = torch.version.cuda
+        try:
+            import triton
+
+            info["triton"] = triton.__version__
+        except ImportError:
+            info["triton"] = None
+    return info
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=None, help="timed steps (default 10; 50 on CUDA)")
+    parser.add_argument("--warmup", type=int, default=None, help="warm-up steps (default 3; 10 on CUDA)")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--only", nargs="+", default=None)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default=None,
+                        help="cpu or cuda (default: cuda where available)")  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="smoke run: 64x64, 2 steps after 1 warm-up")
+    parser.add_argument("--child-timeout", type=float, default=None, help="seconds per contestant process")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.device = args.device or _default_device()
+    cuda = args.device == "cuda"
+    if args.quick:
+        args.size = 64 if args.size == 256 else args.size
+        args.steps = 2 if args.steps is None else args.steps
+        args.warmup = 1 if args.warmup is None else args.warmup
+    args.steps = (50 if cuda else 10) if args.steps is None else args.steps
+    args.warmup = (10 if cuda else 3) if args.warmup is None else args.warmup
     if args.child:
-        print(json.dumps(_child(args.child, args.steps, args.warmup, args.size)))
+        print(json.dumps(_child(args.child, args.steps, args.warmup, args.size, args.device)))
         return
+    if cuda:
+        import torch
+
+        if not torch.cuda.is_available():
+            parser.error("--device cuda: no CUDA device")
+    known = {**CONTESTANTS, "nf-handwritten": {}}
+    if args.only:
+        unknown = [n for n in args.only if n not in known and n != "matmul-rate"]
+        if unknown:
+            parser.error(f"unknown contestant(s) {unknown}; choose from {list(known)}")
+        names = [n for n in known if n in args.only]
+    else:
+        names = CUDA_CONTESTANTS if cuda else list(CONTESTANTS)
     rows = []
-    for name, extra in {"matmul-rate": {}, **CONTESTANTS}.items():
-        if args.only and name not in args.only:
-            continue
+    for name in ["matmul-rate", *names]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
-        env.update(extra)
-        cmd = [sys.executable, __file__, "--child", name, "--steps", str(args.steps), "--warmup", str(args.warmup),
-               "--size", str(args.size)]  # fmt: skip
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-        rows.append(json.loads(out.strip().splitlines()[-1]))
+        env.update(known.get(name, {}))
+        rows.append(_run_child(name, env, args))
+        if cuda and args.json and "gflops" in rows[0]:  # raw rows so far: a run stopped part-way keeps them
+            with open(args.json, "w") as fh:
+                json.dump({"partial": True, "size": args.size, "steps": args.steps, "warmup": args.warmup,
+                           "matmul_gflops": rows[0]["gflops"], "step_gflop": step_flops(args.size**2) / 1e9,
+                           "rows": rows[1:]}, fh, indent=2)  # fmt: skip
+    if "error" in rows[0]:
+        sys.exit(f"the matmul-rate process failed: {rows[0]['error']}")
+    if cuda:
+        _report_cuda(args, rows)
+        return
     rate = rows.pop(0)["gflops"]
     flops = step_flops(args.size * args.size)
+    failed = [r for r in rows if "error" in r]
+    rows = [r for r in rows if "error" not in r]
+    if not rows:
+        sys.exit("every contestant failed")
     ref = next((r for r in rows if r["name"] == "reference"), rows[0])
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"{args.size}x{args.size} coordinates, full batch, float32; median of {args.steps} steps")  # fmt: skip
@@ -199,10 +309,48 @@ def main() -> None:
         print(f"| {r['name']} | {r['step_s']:.3f} | {ref['step_s'] / r['step_s']:.2f}x | {r['matmul_fraction']:.0%} | "
               f"{r['peak_growth_mib']:.0f} | {r['peak_growth_mib'] / ref['peak_growth_mib']:.2f}x | "
               f"{r['minor_faults_per_step']:.0f} |")  # fmt: skip
+    for r in failed:
+        print(f"| {r['name']} | failed: {r['error']} |")
     rows.insert(0, {"name": "matmul-rate", "gflops": rate, "step_gflop": flops / 1e9})
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(rows, fh, indent=2)
+            json.dump(rows + failed, fh, indent=2)
+    if failed:
+        sys.exit(1)
+
+
+def _report_cuda(args: argparse.Namespace, rows: list[dict]) -> None:
+    """The CUDA table: step time and peak device memory, as ratios to the eager reference of this run."""
+    rate = rows.pop(0)["gflops"]
+    flops = step_flops(args.size * args.size)
+    ok = [r for r in rows if "error" not in r]
+    ref = next((r for r in ok if r["name"] == "reference"), ok[0] if ok else None)
+    info = _device_info("cuda")
+    print(f"device: {info['device_name']}, torch {info['torch']}, triton {info['triton']}, CUDA {info['cuda']}; "
+          f"{args.size}x{args.size} coordinates, full batch, float32 (TF32 off); median of {args.steps} steps "
+          f"after {args.warmup}")  # fmt: skip
+    print(f"matmul rate: {rate:.0f} GFLOP/s; a step's matrix products: {flops / 1e9:.1f} GFLOP, "
+          f"{flops / rate / 1e6:.3f} ms at that rate")  # fmt: skip
+    print("| contestant | step (ms) | step time vs reference | of matmul rate | peak CUDA memory above baseline (MiB) "
+          "| vs reference |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        if "error" in r or ref is None:
+            print(f"| {r['name']} | failed: {r.get('error')} | | | | |")
+            continue
+        r["matmul_fraction"] = flops / r["step_s"] / 1e9 / rate
+        r["step_vs_reference"] = r["step_s"] / ref["step_s"]
+        r["memory_vs_reference"] = r["peak_growth_mib"] / ref["peak_growth_mib"] if ref["peak_growth_mib"] else None
+        mem = "n/a" if r["memory_vs_reference"] is None else f"{r['memory_vs_reference']:.2f}x"
+        print(f"| {r['name']} | {r['step_s'] * 1e3:.3f} | {r['step_vs_reference']:.2f}x | {r['matmul_fraction']:.0%} | "
+              f"{r['peak_growth_mib']:.0f} | {mem} |")  # fmt: skip
+    out = {**info, "size": args.size, "steps": args.steps, "warmup": args.warmup, "baseline": ref and ref["name"],
+           "matmul_gflops": rate, "step_gflop": flops / 1e9, "rows": rows}  # fmt: skip
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=2)
+    if any("error" in r for r in rows):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

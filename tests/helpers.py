@@ -1,16 +1,14 @@
 """Shared helpers of the test suite."""
 
 import neuralfields as nf
+from neuralfields import _registry
 
-# Small configurations of registered fields, so registry-driven tests stay fast. Fields not listed
-# are built with their defaults.
-SMALL_FIELD_CONFIGS = {
-    "siren": {"hidden_features": 16, "hidden_layers": 2},
-    "bottleneck-siren": {"hidden_features": 16, "hidden_layers": 3, "bottleneck_factor": 4},
-    "example-fourier": {"num_frequencies": 8, "hidden_features": 16},
-}
+
+def example_config(kind: str, name: str) -> dict:
+    """The example configuration ``name`` was registered with (``{}`` when it has none)."""
+    return _registry.example_config(kind, name)
 
 
 def small_field(name: str, **overrides):
     """A small instance of the registered field ``name``."""
-    return nf.create("field", name, **{**SMALL_FIELD_CONFIGS.get(name, {}), **overrides})
+    return nf.create("field", name, **{**example_config("field", name), **overrides})

@@ -1,4 +1,4 @@
-"""The allocator setting the fitting functions apply: once per process, off with NEURALFIELDS_MALLOC=system."""
+"""The allocator setting the engine applies for the duration of a run, then restores; off with NEURALFIELDS_MALLOC=system."""
 
 import os
 import subprocess
@@ -6,7 +6,16 @@ import sys
 
 import pytest
 
-SCRIPT = "from neuralfields._allocator import keep_freed_memory as k; print(k(), k())"
+import neuralfields as nf
+from neuralfields import _allocator
+
+SCRIPT = (
+    "from neuralfields._allocator import freed_memory_kept as k, restore_allocator as r\n"
+    "with k() as outer:\n"
+    "    with k() as inner:\n"
+    "        pass\n"
+    "print(outer, inner, r())"
+)
 
 
 def _run(env_extra):
@@ -15,21 +24,34 @@ def _run(env_extra):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt is Linux-only")
-def test_keep_freed_memory_applies_once_and_can_be_turned_off():
-    first, again = _run({"NEURALFIELDS_MALLOC": ""})
-    assert first == again  # the second call reports the first call's outcome
-    assert first in ("True", "False")
-    assert _run({"NEURALFIELDS_MALLOC": "system"}) == ["False", "False"]
+def test_setting_applies_and_can_be_turned_off():
+    assert _run({"NEURALFIELDS_MALLOC": ""}) == ["True", "True", "True"]
+    assert _run({"NEURALFIELDS_MALLOC": "system"}) == ["False", "False", "False"]
 
 
-def test_fit_calls_it(monkeypatch):
-    import importlib
-
-    import neuralfields as nf
-
-    fit_module = importlib.import_module("neuralfields.training.fit")
-
+def test_a_fit_keeps_memory_while_it_runs_and_restores_afterwards(monkeypatch):
     calls = []
-    monkeypatch.setattr(fit_module, "keep_freed_memory", lambda: calls.append(1) or True)
-    nf.fit(nf.Siren(2, 1, hidden_features=8), nf.data.load_image("synthetic", size=8), steps=1, progress=False)
-    assert calls == [1]
+    monkeypatch.setattr(_allocator, "keep_freed_memory", lambda: calls.append("keep") or True)
+    monkeypatch.setattr(_allocator, "restore_allocator", lambda: calls.append("restore") or True)
+    during = []
+
+    def spy(info):
+        during.append(list(calls))
+
+    nf.fit(nf.Siren(2, 1, hidden_features=8), nf.data.load_image("synthetic", size=8), steps=2, callbacks=[spy], progress=False)
+    assert during == [["keep"], ["keep"]]  # in force during the steps
+    assert calls == ["keep", "restore"]  # and restored once at the end
+
+
+def test_nested_runs_restore_only_at_the_outermost(monkeypatch):
+    calls = []
+    monkeypatch.setattr(_allocator, "keep_freed_memory", lambda: calls.append("keep") or True)
+    monkeypatch.setattr(_allocator, "restore_allocator", lambda: calls.append("restore") or True)
+    image = nf.data.load_image("synthetic", size=8)
+
+    def inner_fit(info):
+        nf.fit(nf.Siren(2, 1, hidden_features=8), image, steps=1, progress=False)
+        assert calls == ["keep"]  # the inner fit did not restore the outer one's setting
+
+    nf.fit(nf.Siren(2, 1, hidden_features=8), image, steps=1, callbacks=[inner_fit], progress=False)
+    assert calls == ["keep", "restore"]

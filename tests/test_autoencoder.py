@@ -5,7 +5,8 @@ import torch
 
 import neuralfields as nf
 from neuralfields.errors import ConfigError, ShapeError
-from neuralfields.priors import AutoEncoder, ks_uniform, pair_occupancy, train_autoencoder
+from neuralfields.priors import AutoEncoder, ks_uniform, pair_occupancy
+from neuralfields.training import train_autoencoder
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +61,32 @@ def test_errors():
         ae.decode(torch.rand(2, 3))
     with pytest.raises(ConfigError, match="temperature"):
         AutoEncoder((8, 8), temperature=0)
+
+
+def test_seed_leaves_the_global_rng_alone_and_keeps_the_weights():
+    state = torch.get_rng_state()
+    ae = AutoEncoder((8, 8), latent_dim=3, seed=0)
+    assert torch.equal(torch.get_rng_state(), state)
+    # the weights are those of earlier versions, which seeded the global RNG and built the layers from it
+    torch.manual_seed(0)
+    reference = AutoEncoder((8, 8), latent_dim=3)
+    torch.set_rng_state(state)
+    for (name, p), q in zip(ae.state_dict().items(), reference.state_dict().values()):
+        assert torch.equal(p, q), name
+
+
+def test_train_autoencoder_result_and_evaluation(digits):
+    ae = AutoEncoder((8, 8), latent_dim=2, width=4, seed=0)
+    res = train_autoencoder(ae, digits[:64], steps=6, batch_size=16, test_images=digits[64:80], eval_every=3,
+                            schedule="cosine", progress=False)  # fmt: skip
+    h = res.history
+    assert isinstance(h, nf.History) and res.steps == 6 and not res.stopped_early
+    assert res.loss == h.loss and len(res.loss) == 6 and res.time == h.time
+    assert res.moment_loss == [0.0] * 6 == h.metrics["moment_loss"]
+    assert h.val_step == [0, 3, 6] and len(h.val_psnr) == 3 and len(h.psnr) == 6
+    with pytest.raises(ConfigError, match="moment_weight"):
+        train_autoencoder(ae, digits, steps=1, moment_weight=-1.0, progress=False)
+    with pytest.raises(ShapeError):
+        train_autoencoder(ae, digits, steps=1, test_images=digits[:, :, :4], progress=False)
+    with pytest.raises(nf.errors.DTypeError, match="AutoEncoder"):
+        train_autoencoder(torch.nn.Linear(2, 2), digits, steps=1, progress=False)

@@ -66,12 +66,22 @@ def test_auto_backend_and_config():
     cpu = torch.zeros(1, 2)
     assert resolve_backend("auto", cpu) == "eager" and resolve_backend("fused", cpu) == "fused"
     assert BACKENDS == ("auto", "eager", "fused")
-    f = nf.Siren(hidden_features=8, backend="eager")
-    assert f.config["backend"] == "eager"
-    assert nf.create("field", "siren", **f.config).backend == "eager"
+    f = nf.Siren(hidden_features=8, backend="eager", seed=0)
+    assert "backend" not in f.config  # an execution choice, not part of the field's identity
+    assert nf.create("field", "siren", **f.config).backend == "auto"
+    assert nf.create("field", "siren", **f.config, backend="fused").backend == "fused"
     assert nf.Siren(hidden_features=8).backend == "auto"
     with pytest.raises(ConfigError, match="backend"):
         nf.Siren(backend="triton")
+
+
+def test_backend_is_not_saved(tmp_path):
+    f = nf.Siren(hidden_features=8, backend="fused", seed=0)
+    path = nf.save(f, tmp_path / "f.safetensors")
+    g = nf.load(path)
+    assert g.backend == "auto" and "backend" not in nf.io.read_metadata(path)["neuralfields.config"]
+    x = torch.rand(5, 2)
+    assert torch.allclose(f(x), g(x), atol=1e-5)
 
 
 def test_fused_backend_compiles_fullgraph():

@@ -18,7 +18,7 @@ def test_fit_writes_everything(tmp_path, capsys):
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(
         ["field.safetensors", "reconstruction.png", "comparison.png", "training_curve.png", "metrics.json",
-         "render_40x48.png"]
+         "render_40x48.png", "run.json"]
     )  # fmt: skip
     metrics = json.loads((out / "metrics.json").read_text())
     target = nf.data.load_image("camera", size=16)
@@ -33,6 +33,33 @@ def test_fit_writes_everything(tmp_path, capsys):
     assert nf.psnr(recon, nf.render(field, (16, 16))) > 45  # the PNG is the field's render (8-bit)
     assert nf.data.load_image(out / "render_40x48.png").shape == (1, 40, 48)
     assert "PSNR" in capsys.readouterr().out
+
+
+def test_a_report_records_its_run_and_config_reruns_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["fit", "synthetic", "--size", "12", "--steps", "15", "--hidden-features", "16", "--hidden-layers", "1",
+                 "--seed", "3", "--lr", "0.002", "--out", str(out), "--no-progress"]) == 0  # fmt: skip
+    record = json.loads((out / "run.json").read_text())
+    assert record["command"] == "fit" and record["versions"]["neuralfields"] == nf.__version__
+    assert record["config"]["steps"] == 15 and record["config"]["seed"] == 3 and record["config"]["lr"] == 0.002
+    assert record["data"] == {"image": "synthetic", "size": [12, 12], "channels": None}
+    again = tmp_path / "again"
+    assert main(["fit", "--config", str(out / "run.json"), "--out", str(again), "--no-progress"]) == 0
+    first, second = (json.loads((d / "metrics.json").read_text()) for d in (out, again))
+    assert second["history"]["loss"] == first["history"]["loss"] and second["config"] == first["config"]
+    assert json.loads((again / "run.json").read_text())["config"] == record["config"]
+    capsys.readouterr()
+    assert main(["memorize", "--config", str(out / "run.json"), "--out", str(tmp_path / "m")]) == 1
+    assert "records the command 'fit'" in capsys.readouterr().err
+    assert main(["fit", "--out", str(tmp_path / "x")]) == 1
+    assert "give an IMAGE or SAMPLE, or --config RUN_JSON" in capsys.readouterr().err
+
+
+def test_help_lists_registered_names(capsys):
+    with pytest.raises(SystemExit):
+        main(["memorize", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert " | ".join(nf.available("conditioning")) in text
 
 
 def test_fit_resume_continues(tmp_path):

@@ -119,8 +119,81 @@ def test_bad_input():
         nf.IndexCoordinate(0)
     with pytest.raises(ConfigError, match="latent mode"):
         Latent(3, mode="add")
-    with pytest.raises(ConfigError, match="batched"):
-        f.forward_batched({}, torch.rand(1, 2, 2))
+    with pytest.raises(ConfigError, match="needs a Field and a Conditioning"):
+        ConditionedField(nf.IndexCoordinate(3), nf.Siren(3, 1, 8))
+
+
+def test_a_conditioned_field_is_a_model_and_its_items_are_fields():
+    f = _field(Latent(4, dim=8, mode="film", seed=0))
+    assert isinstance(f, nf.conditioning.Model) and not isinstance(f, nf.Field)
+    assert nf.ConditionedField._nf_kind == "model"
+    item = f.item(2)
+    assert isinstance(item, nf.Field) and item.in_features == 2 and item.out_features == 2
+    x = torch.rand(3, 4, 2)
+    assert torch.equal(item(x), f(x, 2))
+    with pytest.raises(ConfigError, match="index must be an int"):
+        f.item(torch.tensor(1))
+
+
+@pytest.mark.parametrize("cond", _conditionings(), ids=lambda c: f"{type(c).__name__}-{getattr(c, 'mode', '')}")
+def test_items_save_and_load(cond, tmp_path):
+    f = _field(cond)
+    with torch.no_grad():
+        for p in f.parameters():
+            p.add_(0.1)  # trained weights must survive
+    g = nf.load(nf.save(f.item(3), tmp_path / "item.safetensors"))
+    assert type(g).__name__ == "ItemField" and g.index == 3 and g.config == f.item(3).config
+    grid = nf.grid.make_grid((5, 6))
+    assert torch.equal(nf.render(g, (5, 6)), nf.render(f.item(3), (5, 6)))
+    assert torch.equal(g(grid), f(grid, 3))
+
+
+def test_film_modulator_is_seeded_and_leaves_the_global_rng_alone():
+    """The README's FiLM snippet builds the same model every time, whatever the global RNG state."""
+
+    def build():
+        cond = nf.Latent(num_items=16, dim=16, mode="film", seed=0)
+        inner = nf.Siren(2 + cond.extra_features, 1, hidden_features=64, seed=0)
+        state = torch.get_rng_state()
+        field = nf.ConditionedField(inner, cond)
+        assert torch.equal(torch.get_rng_state(), state)  # the modulator drew nothing from the global RNG
+        return field
+
+    torch.manual_seed(1)
+    a = build()
+    torch.manual_seed(2)
+    torch.rand(7)
+    b = build()
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        assert torch.equal(p, q), name
+    w = a.modulator.weight.detach()
+    assert float(w.abs().max()) <= 1 / 16**0.5 and float(w.std()) > 0.1  # PyTorch's default init range
+    assert not torch.equal(w, _field(Latent(16, dim=16, mode="film", seed=1)).modulator.weight[: w.shape[0]])
+    # without any seed the global RNG decides, as for every other initialisation
+    torch.manual_seed(3)
+    c = nf.ConditionedField(nf.Siren(2, 1, 8), nf.Latent(4, dim=4, mode="shift"))
+    torch.manual_seed(3)
+    d = nf.ConditionedField(nf.Siren(2, 1, 8), nf.Latent(4, dim=4, mode="shift"))
+    assert torch.equal(c.modulator.weight, d.modulator.weight)
+
+
+def test_missing_capabilities_are_named():
+    class Plain(nf.Field):
+        def __init__(self, in_features=2):
+            super().__init__()
+            self.in_features, self.out_features = in_features, 1
+            self.linear = torch.nn.Linear(in_features, 1)
+
+        def forward(self, coords):
+            return self.linear(coords)
+
+    assert isinstance(nf.Siren(), nf.conditioning.Modulatable) and not isinstance(Plain(), nf.conditioning.Modulatable)
+    assert isinstance(Latent(2, 4), nf.conditioning.HasCodes) and not isinstance(nf.BinaryCode(2), nf.conditioning.HasCodes)
+    with pytest.raises(ConfigError, match="Plain lacks the Modulatable capability.*'film' mode; use a Siren or mode='concat'"):
+        ConditionedField(Plain(), Latent(3, dim=4, mode="film"))
+    f = ConditionedField(Plain(3), nf.IndexCoordinate(3))
+    with pytest.raises(ConfigError, match="lacks the Layered capability"):
+        f.activations(torch.rand(2, 2), *f.inputs(torch.tensor([0])), layer=-1)
 
 
 # ---- memorising a dataset ------------------------------------------------------------------------

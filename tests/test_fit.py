@@ -159,7 +159,7 @@ def test_resume_errors(image, tmp_path):
     nf.fit(small(), image, steps=3, checkpoint=ckpt, progress=False)
     with pytest.raises(CheckpointError, match="settings differ.*lr"):
         nf.fit(small(), image, steps=3, lr=1e-2, resume=ckpt, progress=False)
-    with pytest.raises(CheckpointError, match="does not match this field"):
+    with pytest.raises(CheckpointError, match="does not match this run"):
         nf.fit(small(hidden_features=16), image, steps=3, resume=ckpt, progress=False)
     with pytest.raises(CheckpointError, match="no checkpoint"):
         nf.fit(small(), image, steps=3, resume=tmp_path / "missing.safetensors", progress=False)
@@ -206,8 +206,13 @@ def test_bad_settings(image, kwargs, match):
 
 
 def test_divergence_is_reported(image):
-    with pytest.raises(InvalidDataError, match="lower the learning rate"):
-        nf.fit(small(), image, steps=50, lr=1e30, batch_size=None, progress=False)
+    f = small()
+    with pytest.raises(nf.NonFiniteLossError, match=r"at step (\d+).*Lower the learning rate") as info:
+        nf.fit(f, image, steps=50, lr=1e30, batch_size=None, progress=False)
+    assert isinstance(info.value, InvalidDataError) and info.value.step >= 1
+    assert f"at step {info.value.step};" in str(info.value)
+    # the update of the diverging step was not made: the weights are finite
+    assert all(bool(torch.isfinite(p).all()) for p in f.parameters())
 
 
 def test_not_a_field(image):

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import neuralfields as nf
-import neuralfields.conditioning.hyper  # noqa: F401  (registers "hyper-siren")
-from neuralfields.conditioning.hyper import ENCODERS, HEADS, HyperFitResult, HyperSiren, fit_hyper
+from neuralfields.conditioning.hyper import ENCODERS, HEADS, HyperSiren
+from neuralfields.training import HyperFitResult, fit_hyper
 from neuralfields.errors import ConfigError, DTypeError, IndexOutOfRangeError, InvalidDataError, ShapeError
 from neuralfields.fields.render import to_unit
 
@@ -74,9 +74,11 @@ def test_save_load_round_trip(kw, images, tmp_path):
     assert isinstance(loaded, HyperSiren) and loaded.config == m.config
     with torch.no_grad():
         assert torch.equal(loaded(images[:4]), m(images[:4]))
-    rebuilt = nf.create("conditioning", "hyper-siren", **m.config)
+    rebuilt = nf.create("model", "hyper-siren", **m.config)
     assert rebuilt.config == m.config
-    assert "hyper-siren" in nf.available("conditioning")
+    assert "hyper-siren" in nf.available("model")
+    # files of earlier versions name it under the kind "conditioning": an alias keeps them loading
+    assert isinstance(nf.create("conditioning", "hyper-siren", **m.config), HyperSiren)
 
 
 def test_seed_is_deterministic_and_leaves_global_rng_alone():
@@ -235,3 +237,67 @@ def test_bad_inputs(images):
         _model(image_size=(16,))
     with pytest.raises(ConfigError):
         _model(rank=0)
+
+
+def test_heads_are_a_registry_kind(images, isolated_registry):
+    from neuralfields.conditioning.hyper_heads import HyperHead
+
+    assert set(HEADS) <= set(nf.available("hyper-head"))
+    m = _model(head="lowrank")
+    for head in HEADS:
+        cls = isolated_registry.get("hyper-head", head)
+        assert issubclass(cls, HyperHead)
+        built = cls(m.target, 16, 0.01, 2)
+        HyperHead.check_output(built(torch.zeros(3, 16), m.target), m.target, 3)
+
+    @nf.register("hyper-head", "test-shift")
+    class ShiftHead(HyperHead):
+        """Only the last layer's bias depends on the latent."""
+
+        def __init__(self, target, latent_dim, init_scale, rank, **options):
+            super().__init__(target, latent_dim, init_scale, rank, **options)
+            self.last = target.layout[-1]
+            self.linear = torch.nn.Linear(latent_dim, self.last.out_features)
+
+        def forward(self, z, target):
+            b = z.shape[0]
+            out = {k: p.expand(b, *p.shape) for k, p in target.named_parameters()}
+            out[self.last.bias] = out[self.last.bias] + self.linear(z)
+            return out
+
+    plugin = _model(head="test-shift")
+    assert isinstance(plugin.head, ShiftHead) and plugin(images[:2]).shape == (2, 1, SIZE, SIZE)
+    HyperHead.check_output(plugin.weights(plugin.encode(images[:2])), plugin.target, 2)
+    res = fit_hyper(plugin, images[:8], steps=2, batch_size=4, progress=False)
+    assert res.steps == 2
+    with pytest.raises(ConfigError, match="'test-shift'"):
+        _model(head="test-shif")
+    with pytest.raises(nf.errors.ShapeError, match="missing"):
+        HyperHead.check_output({}, plugin.target, 2)
+    with pytest.raises(ConfigError, match="no options"):
+        ShiftHead(plugin.target, 4, 0.01, 1, colour="red")
+
+
+def test_heads_read_the_public_layout():
+    import inspect
+
+    import neuralfields.conditioning.hyper_heads as heads
+
+    source = inspect.getsource(heads)
+    assert "_is_sine" not in source and 'f"layers.' not in source
+
+
+def test_fit_hyper_history_and_generator(images):
+    m = _model(head="film", encoder="set")
+    state = torch.get_rng_state()
+    res = fit_hyper(m, images[:8], steps=4, batch_size=4, context_fraction=0.5, test_images=images[8:12],
+                    eval_every=2, schedule="cosine", progress=False)  # fmt: skip
+    assert torch.equal(torch.get_rng_state(), state)  # contexts come from the run's own generator
+    h = res.history
+    assert isinstance(h, nf.History) and h.step == [1, 2, 3, 4] and h.val_step == [0, 2, 4]
+    assert res.train_loss == h.loss and res.train_psnr == h.psnr and res.test_psnr == h.val_psnr
+    assert res.test_psnr_final == h.val_psnr[-1] and res.time_per_step > 0 and not res.stopped_early
+    # a callback that stops between evaluations still gets the final test PSNR
+    stopped = fit_hyper(_model(), images[:8], steps=6, batch_size=4, test_images=images[8:12], eval_every=4,
+                        callbacks=[lambda info: info.step == 3], progress=False)  # fmt: skip
+    assert stopped.stopped_early and stopped.steps == 3 and stopped.test_step == [0, 3]

@@ -104,7 +104,7 @@ def test_command(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "film" in text and "lowrank" in text and "50% " in text and "one-shot" in text
     assert text.rstrip().endswith(f"wrote {tmp_path / 'h'}/")
-    assert {p.name for p in (tmp_path / "h").iterdir()} == REPORT
+    assert {p.name for p in (tmp_path / "h").iterdir()} == REPORT | {"run.json"}  # the command records its run
     m = json.loads((tmp_path / "h" / "metrics.json").read_text())
     assert set(m["heads"]) == {"film", "lowrank"} and set(m["context"]) == {"0.5", "1.0"}
     assert m["config"]["latent_dim"] == 8 and m["finetune"]["steps"] == 10

@@ -343,6 +343,7 @@ def rel_err(a, b):
     return float((a.double() - b.double()).norm() / b.double().norm().clamp_min(1e-30))
 
 
+@pytest.mark.cuda
 @needs_triton_cuda
 @pytest.mark.parametrize("precision", PRECISIONS)
 @pytest.mark.parametrize("shape", [(1000, 37, 19), (4096, 256, 256), (20000, 64, 128)])
@@ -363,6 +364,7 @@ def test_cuda_matches_float64_reference(precision, shape, with_bias):
         assert rel_err(a, c) < grad_tol
 
 
+@pytest.mark.cuda
 @needs_triton_cuda
 @pytest.mark.parametrize("precision", PRECISIONS)
 def test_cuda_batched_and_first_layer(precision):
@@ -379,6 +381,7 @@ def test_cuda_batched_and_first_layer(precision):
     torch.testing.assert_close(out, composite(coords, w1, None, 30.0), rtol=0, atol=1e-4)
 
 
+@pytest.mark.cuda
 @needs_triton_cuda
 def test_cuda_split_k_weight_gradient():
     # 2**16 points: dW = g^T x reduces over the points and is split across programs
@@ -390,6 +393,7 @@ def test_cuda_split_k_weight_gradient():
     assert rel_err(gw, ref) < 1e-5
 
 
+@pytest.mark.cuda
 @needs_triton_cuda
 def test_cuda_opcheck_and_fallbacks():
     x, w, b = make((1, 300, 24), (1, 40, 24), (1, 40), torch.float32, True, device="cuda")
@@ -399,6 +403,7 @@ def test_cuda_opcheck_and_fallbacks():
     torch.testing.assert_close(sine_layer(x64, w64, b64, 30.0), composite(x64, w64, b64, 30.0))
 
 
+@pytest.mark.cuda
 @needs_triton_cuda
 def test_cuda_compile_fullgraph():
     x, w, b = make((4096, 64), (64, 64), (64,), torch.float32, True, device="cuda")

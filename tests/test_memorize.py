@@ -51,7 +51,7 @@ def test_memorize_command(tmp_path, capsys):
     rc = main(["memorize", str(folder), "--out", str(tmp_path / "r"), "--conditioning", "index", "--size", "8",
                "--steps", "20", "--no-progress"])  # fmt: skip
     assert rc == 0
-    assert {p.name for p in (tmp_path / "r").iterdir()} == REPORT
+    assert {p.name for p in (tmp_path / "r").iterdir()} == REPORT | {"run.json"}
     assert "held-out" in capsys.readouterr().out
     assert main(["memorize", "nope", "--out", str(tmp_path / "x"), "--steps", "1"]) == 1
     assert "unknown image set 'nope'" in capsys.readouterr().err

@@ -1,7 +1,9 @@
-"""Forward operators (kind "operator"): adjointness for every registered operator, save/load, errors."""
+"""Forward operators (kind "operator"): adjointness for every registered operator (Operator.adjointness_test),
+save/load, errors. The contract suite (tests/test_contracts.py) checks the rest of the kind's interface."""
 
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,13 +29,20 @@ def _build(name, h, w):
 def test_adjointness(name, b, c, h2, w2, seed):
     """<A x, y> = <x, A^T y> for random x and y of any (even) size, in float64."""
     h, w = 2 * h2, 2 * w2
-    op = _build(name, h, w)
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(b, c, h, w, generator=gen, dtype=torch.float64)
-    ax = op(x)
-    y = torch.randn(ax.shape, generator=gen, dtype=torch.float64)
-    lhs, rhs = (ax * y).sum(), (x * op.adjoint(y)).sum()
-    assert float(abs(lhs - rhs)) <= 1e-9 * (1 + float(abs(lhs)))
+    assert _build(name, h, w).adjointness_test((b, c, h, w), seed=seed) < 1e-10
+
+
+def test_adjointness_test_finds_a_wrong_adjoint():
+    class Wrong(Downsample):
+        def adjoint(self, y):
+            return F.interpolate(y, scale_factor=self.factor, mode="nearest")  # misses the 1 / factor**2
+
+    assert Downsample(2).adjointness_test() < 1e-12
+    assert Wrong(2).adjointness_test() > 0.5
+    assert Wrong(2).adjointness_test((1, 1, 4, 4), seed=3, dtype=torch.float32) > 0.5
+    assert Mask((4, 6)).adjointness_test() == pytest.approx(0.0, abs=1e-15)  # its own size by default
+    with pytest.raises(ShapeError, match=r"\(H, W\) or \(B, C, H, W\)"):
+        Denoise().adjointness_test((2, 4, 4))
 
 
 def test_operators_do_what_they_say():

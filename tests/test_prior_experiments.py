@@ -113,7 +113,7 @@ def test_commands(tmp_path, capsys):
     assert main(["train-prior", "shapes", "--n", "48", "--size", "8", "--steps", "40", "--width", "4",
                  "--latent-dim", "2", "--out", str(tmp_path / "p")]) == 0  # fmt: skip
     assert "moment-matched" in capsys.readouterr().out
-    assert {p.name for p in (tmp_path / "p").iterdir()} == PRIOR_REPORT
+    assert {p.name for p in (tmp_path / "p").iterdir()} == PRIOR_REPORT | {"run.json"}  # the command records its run
     code = main(["restore", "shapes", "--task", "superres", "--n", "48", "--size", "8", "--priors", str(tmp_path / "p"),
                  "--iterations", "30", "--snapshots", "10,30", "--test", "4", "--methods", "plain,tv",
                  "--out", str(tmp_path / "r"), "--no-progress"])  # fmt: skip

@@ -25,7 +25,9 @@ def test_create_from_config_rebuilds_equal_field():
 
 
 def test_all_kinds_exist():
-    assert nf.KINDS == ("field", "conditioning", "prior", "operator", "solver", "init")
+    assert nf.KINDS == (
+        "field", "conditioning", "model", "prior", "operator", "solver", "stopping", "hyper-head", "init",
+    )  # fmt: skip
     for kind in nf.KINDS:
         assert isinstance(nf.available(kind), list)
 
@@ -169,6 +171,16 @@ def test_discovery_of_module_and_callable_plugins(fake_plugins):
     assert info["c"].registered == [("operator", "fake-op")] and info["c"].error is None
 
 
+def test_plugin_imported_before_discovery_is_credited(fake_plugins):
+    fake_plugins([_entry_point("a", "fake_plugin_a", _FakeDist("pkg-a", "1.2"))], {"fake_plugin_a": PLUGIN_A})
+    import fake_plugin_a  # noqa: F401  (e.g. a plugin's own tests import it first)
+
+    assert "fake-a" in nf.available("field")
+    info = {p.name: p for p in nf.plugins()}
+    assert info["a"].registered == [("field", "fake-a")]
+    assert _registry._lookup("field", "fake-a").source == "pkg-a"
+
+
 def test_failing_plugin_warns_and_the_rest_work(fake_plugins):
     fake_plugins(
         [
@@ -230,3 +242,128 @@ def test_reprs_show_the_config():
         in_features, out_features = 2, 1
 
     assert repr(NoConfig()) == "NoConfig()"
+
+
+# ---- kinds are contracts: base classes, example configurations, aliases ---------------------------
+
+
+def test_base_classes_resolve_lazily_and_can_be_declared(isolated_registry):
+    assert _registry.base_class("operator") is nf.inverse.Operator
+    assert _registry.base_class("conditioning") is nf.conditioning.Conditioning
+    assert _registry.base_class("init") is None
+
+    class MyBase:
+        pass
+
+    _registry.set_base("init", MyBase)
+    assert _registry.base_class("init") is MyBase
+    with pytest.raises(ConfigError, match="must be a class"):
+        _registry.set_base("init", "MyBase")
+    with pytest.raises(UnknownNameError, match="registry kind"):
+        _registry.base_class("fields")
+
+
+def test_example_configurations(isolated_registry):
+    example = {"hidden_features": 8, "hidden_layers": 1}
+
+    @nf.register("field", "tiny-siren", example=example)
+    class Tiny(nf.Siren):
+        pass
+
+    example["hidden_features"] = 99  # the registration keeps its own copy
+    got = _registry.example_config("field", "tiny-siren")
+    assert got == {"hidden_features": 8, "hidden_layers": 1}
+    got["hidden_layers"] = 5  # and hands out copies
+    assert _registry.example_config("field", "tiny-siren")["hidden_layers"] == 1
+    assert nf.create("field", "tiny-siren", **got).hidden_features == 8
+    _registry.set_example("field", "tiny-siren", {"hidden_features": 4})
+    assert _registry.example_config("field", "tiny-siren") == {"hidden_features": 4}
+    assert _registry.example_config("operator", "denoise") == {}  # none registered
+    with pytest.raises(UnknownNameError, match="Did you mean 'tiny-siren'"):
+        _registry.example_config("field", "tiny-sirne")
+    with pytest.raises(ConfigError, match="example configuration must be a mapping"):
+        nf.register("field", "other", example=[("hidden_features", 8)])
+    with pytest.raises(ConfigError, match="example configuration"):
+        _registry.set_example("field", "tiny-siren", {1: 2})
+
+
+def test_moved_names_resolve_through_aliases(isolated_registry):
+    field = nf.create(
+        "conditioning", "conditioned-field", field=nf.Siren(3, 1, 8, seed=0), conditioning=nf.IndexCoordinate(3)
+    )  # the kind of files written before "model" existed
+    assert isinstance(field, nf.ConditionedField)
+    assert _registry.spec_of(field)["kind"] == "model"  # saved under the new kind
+    assert "conditioned-field" not in nf.available("conditioning")
+    assert _registry.example_config("conditioning", "conditioned-field") == _registry.example_config(
+        "model", "conditioned-field"
+    )
+    _registry.add_alias("init", "old-op", "operator", "denoise")
+    assert isinstance(nf.create("init", "old-op"), nf.inverse.Denoise)
+    with pytest.raises(UnknownNameError, match="registry kind"):
+        _registry.add_alias("nope", "x", "field", "siren")
+
+
+# ---- configs captured from constructor arguments --------------------------------------------------
+
+
+def test_configs_are_captured_from_the_constructor(isolated_registry):
+    @nf.register("operator", "captured")
+    class Captured(nf.inverse.Operator):
+        _nf_execution = ("backend",)
+
+        def __init__(self, size=(4, 4), scale=1.0, options=None, backend="auto"):
+            super().__init__()
+            self.size, self.backend = tuple(size), backend
+
+        def forward(self, x):
+            return x
+
+    sizes = [2, 3]
+    op = Captured(sizes, options={"a": (1, 2)}, backend="eager")
+    sizes.append(4)  # later changes of the caller's list do not change the config
+    assert op.config == {"size": [2, 3], "scale": 1.0, "options": {"a": [1, 2]}}  # no backend: how, not what
+    again = nf.create("operator", "captured", **op.config, backend="fused")  # old files may still carry it
+    assert again.config == op.config and again.backend == "fused"
+
+
+def test_captured_configs_of_subclasses(isolated_registry):
+    class Base(nf.inverse.Operator):
+        def __init__(self, a=1, b=2):
+            super().__init__()
+
+    class WithKwargs(Base):
+        def __init__(self, c=3, **kwargs):
+            super().__init__(**kwargs)
+
+    class Fixed(Base):
+        def __init__(self, c=3):
+            super().__init__(a=c * 10)  # a derived value: not a constructor argument of Fixed
+
+    class Inherits(Base):
+        pass
+
+    assert WithKwargs(b=5).config == {"c": 3, "b": 5, "a": 1}  # forwarded arguments and their defaults
+    assert Fixed().config == {"c": 3}
+    assert Inherits(b=7).config == {"a": 1, "b": 7}
+
+
+def test_captured_configs_nest_registered_models_and_resolve_defaults():
+    f = nf.ConditionedField(nf.Siren(4, 1, 8, seed=0), nf.BinaryCode(3))
+    assert f.config == {"field": _registry.spec_of(f.field), "conditioning": _registry.spec_of(f.conditioning)}
+    assert f.conditioning.config == {"num_items": 3, "bits": 2}  # the resolved default of bits
+    assert nf.inverse.Mask((4, 6)).config == {"shape": [4, 6], "kind": "quarter", "fraction": 0.5, "seed": 0}
+
+
+def test_execution_arguments_are_left_out_of_saved_specs(isolated_registry):
+    @nf.register("operator", "hand-written")
+    class HandWritten(nf.inverse.Operator):
+        _nf_execution = ("backend",)
+
+        def __init__(self, backend="auto"):
+            super().__init__()
+
+        @property
+        def config(self):
+            return {"backend": "auto", "kept": 1}
+
+    assert _registry.spec_of(HandWritten())["config"] == {"kept": 1}

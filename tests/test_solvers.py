@@ -62,7 +62,7 @@ def test_tiny_denoising_improves_psnr(shapes, solver):
     assert _psnr(sol.x, shapes) > noisy + 1.0
     assert sol.psnr is not None and len(sol.psnr) == 4
     if solver == "map":  # the budget rule keeps the last iterate: the curve ends at the result
-        assert sol.history.psnr[-1] == pytest.approx(sum(sol.psnr) / 4)
+        assert sol.history.val_psnr[-1] == pytest.approx(sum(sol.psnr) / 4)
     else:  # the hold-out rule keeps the best iterate it saw
         assert sol.stopped_at.max() < sol.iterations
 
@@ -77,7 +77,7 @@ def test_tiny_inpainting_improves_psnr(shapes):
 def test_autoencoder_prior_restores(tmp_path):
     digits = nf.data.load_dataset("digits", n=300, size=8)
     ae = nf.priors.AutoEncoder((8, 8), latent_dim=4, width=8, seed=0)
-    nf.priors.train_autoencoder(ae, digits[:256], steps=300)
+    nf.train_autoencoder(ae, digits[:256], steps=300, progress=False)
     ae.zero_grad(set_to_none=True)
     clean = digits[256:]
     y = Denoise().measure(clean, sigma=0.5, seed=0)
@@ -94,8 +94,12 @@ def test_snapshots_and_history(shapes):
     y = Denoise().measure(shapes, sigma=0.1, seed=0)
     sol = solve(y, "denoise", "tv", sigma=0.1, iterations=50, snapshots=(0, 10, 50), record_every=5, progress=False)
     assert sorted(sol.snapshots) == [0, 10, 50] and sol.iterations == 50
-    assert sol.history.iteration == list(range(0, 51, 5))
-    assert sol.history.psnr == []  # no reference given
+    # one record per iteration k (as step k + 1): the objective of iterate k, its terms, per image
+    assert sol.history.step == list(range(1, 51)) and len(sol.history.loss) == 50
+    assert set(sol.history.metrics) == {"data", "prior"} and len(sol.history.items["loss"][0]) == 4
+    assert sol.history.val_step == [] and sol.history.val_psnr == []  # no reference given
+    with_ref = solve(y, "denoise", "tv", sigma=0.1, iterations=50, record_every=5, reference=shapes, progress=False)
+    assert with_ref.history.val_step == list(range(0, 51, 5))
     assert torch.equal(sol.snapshots[50], sol.x)  # the budget rule keeps the last iterate
     assert torch.equal(sol.stopped_at, torch.full((4,), 50))
     # the flat start: each image's mean value everywhere
@@ -178,3 +182,42 @@ def test_bad_input(shapes):
         solve(y, "denoise", torch.nn.Linear(2, 2), sigma=0.1)
     with pytest.raises(ShapeError, match="reference"):
         solve(y, "denoise", "tv", sigma=0.1, reference=shapes[:, :, :8])
+
+
+def test_stopping_rules_are_a_registry_kind(shapes, isolated_registry):
+    from neuralfields.inverse import STOPPING_RULES, StoppingRule, stopping_rule
+
+    assert {"budget", "discrepancy", "holdout"} <= set(nf.available("stopping"))
+    assert STOPPING_RULES["holdout"] is HoldoutStop and "discrepancy" in STOPPING_RULES
+    with pytest.raises(TypeError):
+        STOPPING_RULES["mine"] = HoldoutStop  # read-only
+    rule = HoldoutStop(fraction=0.3, patience=7, seed=2)
+    assert nf.create("stopping", "holdout", **rule.config).config == rule.config
+    assert stopping_rule({"name": "discrepancy", "config": {"tau": 2.0}}).tau == 2.0
+    assert stopping_rule(None).name == "budget" and stopping_rule(rule) is rule
+    with pytest.raises(ConfigError, match="Did you mean 'holdout'"):
+        stopping_rule("holdot")
+
+    @nf.register("stopping", "test-after")
+    class After(StoppingRule):
+        """Stop every image at iteration ``n``, keeping that iterate."""
+
+        name = "test-after"
+
+        def __init__(self, n=5):
+            self.n = n
+
+        @property
+        def config(self):
+            return {"n": self.n}
+
+        def observe(self, iteration, residual, heldout):
+            at = torch.full_like(residual, float(iteration)) >= self.n
+            return torch.ones_like(at), at
+
+    assert STOPPING_RULES["test-after"] is After
+    y = Denoise().measure(shapes, sigma=0.1, seed=0)
+    sol = solve(y, "denoise", "tv", sigma=0.1, iterations=50, stop={"name": "test-after", "config": {"n": 7}},
+                progress=False)  # fmt: skip
+    assert sol.iterations == 7 and sol.rule == "test-after" and bool(sol.stopped.all()) and sol.stopped_early
+    assert torch.equal(sol.stopped_at, torch.full((4,), 7))

@@ -17,11 +17,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 from . import analysis, conditioning, data, errors, experiments, grid, inverse, priors
 from ._registry import KINDS, available, create, plugins, register
-from .errors import NeuralFieldsError, PluginWarning
-from .conditioning import BinaryCode, ConditionedField, HyperSiren, IndexCoordinate, Latent, fit_hyper
+from ._history import History
+from .errors import NeuralFieldsError, NonFiniteLossError, PluginWarning
+from .conditioning import BinaryCode, ConditionedField, HyperSiren, IndexCoordinate, Latent
 from .fields import BottleneckSiren, Field, Siren, render
 from .io import load, save
-from .training import FitManyResult, FitResult, History, Snapshots, StopAtPSNR, fit, fit_dataset, fit_many, psnr, ssim
+from .training import Callback, FitManyResult, FitResult, Snapshots, StepInfo, StopAtPSNR, fit, fit_dataset, fit_many, psnr, ssim
+from .training import fit_hyper, train_autoencoder
 
 __all__ = [
     "__version__",
@@ -39,6 +41,7 @@ __all__ = [
     "Latent",
     "HyperSiren",
     "fit_hyper",
+    "train_autoencoder",
     "fit",
     "fit_dataset",
     "fit_many",
@@ -48,11 +51,14 @@ __all__ = [
     "load",
     "FitResult",
     "History",
+    "Callback",
+    "StepInfo",
     "Snapshots",
     "StopAtPSNR",
     "psnr",
     "ssim",
     "NeuralFieldsError",
+    "NonFiniteLossError",
     "PluginWarning",
     "analysis",
     "conditioning",

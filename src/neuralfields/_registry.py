@@ -1,22 +1,44 @@
 """The registry: every implementation is registered by kind and name.
 
-Kinds are fixed (:data:`KINDS`); names are free. Third-party packages add implementations through
-entry points in the group ``neuralfields.plugins``: the value is a module (imported for its
-``register`` calls) or a callable taking no arguments (called once). Discovery is lazy (on the
-first registry query) and can be turned off with ``NEURALFIELDS_DISABLE_PLUGINS=1``.
+Kinds are fixed (:data:`KINDS`); names are free. Each kind is a contract: it has a base class with the
+interface its implementations provide (:func:`base_class`), and the public contract suites of
+:mod:`neuralfields.testing` check every registered implementation against it. A registration may carry
+a small example configuration (:func:`example_config`) that builds a fast instance for tests and docs.
+
+Third-party packages add implementations through entry points in the group ``neuralfields.plugins``:
+the value is a module (imported for its ``register`` calls) or a callable taking no arguments (called
+once). Discovery is lazy (on the first registry query) and can be turned off with
+``NEURALFIELDS_DISABLE_PLUGINS=1``.
+
+Names that moved to another kind keep working through aliases: files saved with the old kind and name
+still load (e.g. ``("conditioning", "conditioned-field")`` is now ``("model", "conditioned-field")``).
 """
 
 from __future__ import annotations
 
 import importlib.metadata as metadata
 import os
-import threading
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ._kinds import (
+    KINDS,
+    _aliases,
+    _bases,
+    _check_example,
+    _check_kind,
+    _examples,
+    _lock,
+    add_alias,
+    base_class,
+    example_config,
+    set_base,
+    set_example,
+)
 from .errors import ConfigError, DuplicateNameError, PluginWarning, UnknownNameError
 
 __all__ = [
@@ -31,10 +53,12 @@ __all__ = [
     "plugins",
     "spec_of",
     "build",
+    "base_class",
+    "set_base",
+    "example_config",
+    "set_example",
+    "add_alias",
 ]
-
-KINDS: tuple[str, ...] = ("field", "conditioning", "prior", "operator", "solver", "init")
-"""The kinds of implementation the registry holds."""
 
 ENTRY_POINT_GROUP = "neuralfields.plugins"
 """The entry-point group third-party packages declare their plugins in."""
@@ -86,20 +110,14 @@ _entries: dict[str, dict[str, _Entry]] = {k: {} for k in KINDS}
 _conflicts: dict[tuple[str, str], list[str]] = {}
 _plugins: list[PluginInfo] = []
 _discovered = False
-_lock = threading.RLock()
 _loading: list[PluginInfo] = []  # stack of plugins whose code is running
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
-        raise UnknownNameError("registry kind", kind, KINDS)
 
 
 def _current_source() -> str:
     return _loading[-1].distribution if _loading else _BUILTIN
 
 
-def register(kind: str, name: str) -> Callable[[_T], _T]:
+def register(kind: str, name: str, example: Mapping[str, Any] | None = None) -> Callable[[_T], _T]:
     """Register a class or factory under ``kind`` and ``name``.
 
     Use as a decorator. The registered object is called with the config's keyword arguments by
@@ -107,13 +125,19 @@ def register(kind: str, name: str) -> Callable[[_T], _T]:
     Registering an object with the same module and qualified name again replaces the old one (a
     re-run notebook cell or a reloaded module); any other object under a taken name is an error.
 
+    Classes should derive from the kind's base class (:func:`base_class`); the contract suites of
+    :mod:`neuralfields.testing` check that, and the rest of the kind's interface.
+
     Args:
         kind: one of :data:`KINDS`.
         name: the name to register under (e.g. ``"siren"``).
+        example: a small configuration (constructor keyword arguments, JSON-serialisable) that builds a
+            fast instance, used by the contract suites and the docs (see :func:`example_config`).
 
     Raises:
         UnknownNameError: ``kind`` is not a registry kind.
         DuplicateNameError: another object is already registered under this name.
+        ConfigError: ``example`` is not a mapping with string keys.
 
     Example:
         >>> import neuralfields as nf
@@ -126,6 +150,7 @@ def register(kind: str, name: str) -> Callable[[_T], _T]:
     _check_kind(kind)
     if not isinstance(name, str) or not name:
         raise ConfigError(f"registry names must be non-empty strings, got {name!r}")
+    example = _check_example(example) if example is not None else None
 
     def decorator(obj: _T) -> _T:
         with _lock:
@@ -149,6 +174,8 @@ def register(kind: str, name: str) -> Callable[[_T], _T]:
                     )
             else:
                 table[name] = _Entry(obj, source)
+                if example is not None:
+                    _examples[(kind, name)] = example
             if isinstance(obj, type) and "_nf_name" not in obj.__dict__:
                 obj._nf_kind = kind  # type: ignore[attr-defined]
                 obj._nf_name = name  # type: ignore[attr-defined]
@@ -188,6 +215,8 @@ def _load_plugin(ep: metadata.EntryPoint) -> None:
         version=dist.version if dist is not None else "unknown",
     )
     _plugins.append(info)
+    module = ep.value.partition(":")[0].strip()
+    imported = module in sys.modules  # imported before discovery: its register calls already ran
     _loading.append(info)
     try:
         obj = ep.load()
@@ -203,6 +232,18 @@ def _load_plugin(ep: metadata.EntryPoint) -> None:
         )
     finally:
         _loading.pop()
+    if imported and not info.registered and info.error is None:
+        _claim(info, module)
+
+
+def _claim(info: PluginInfo, module: str) -> None:
+    """Credit ``info`` with what its module registered when it was imported before discovery."""
+    for kind, table in _entries.items():
+        for name, entry in table.items():
+            where = getattr(entry.obj, "__module__", None) or ""
+            if entry.source == _BUILTIN and (where == module or where.startswith(module + ".")):
+                entry.source = info.distribution
+                info.registered.append((kind, name))
 
 
 def _lookup(kind: str, name: str) -> _Entry:
@@ -214,12 +255,22 @@ def _lookup(kind: str, name: str) -> _Entry:
             f"{kind} {name!r} is registered by both {sources}; uninstall one of them "
             f"(or set NEURALFIELDS_DISABLE_PLUGINS=1)"
         )
+    if name not in _entries[kind] and (kind, name) in _aliases:
+        new_kind, new_name = _aliases[(kind, name)]
+        return _lookup(new_kind, new_name)
     try:
         return _entries[kind][name]
     except KeyError:
         raise UnknownNameError(
             kind, name, _entries[kind], hint="Plugins add more through entry points."
         ) from None
+
+
+def _resolve(kind: str, name: str) -> tuple[str, str]:
+    """The (kind, name) an alias stands for (itself when it is no alias)."""
+    if name not in _entries[kind] and (kind, name) in _aliases:
+        return _resolve(*_aliases[(kind, name)])
+    return kind, name
 
 
 def get(kind: str, name: str) -> Any:
@@ -293,7 +344,8 @@ def spec_of(model: Any) -> dict[str, Any]:
             f"{cls.__qualname__} is not registered, so it cannot be rebuilt from a file. "
             f"Decorate it with @neuralfields.register(kind, name)."
         )
-    config = model.config
+    execution = set(getattr(cls, "_nf_execution", ()))  # how it computes is not what it is
+    config = {k: v for k, v in model.config.items() if k not in execution}
     return {"kind": cls._nf_kind, "name": cls._nf_name, "config": config}
 
 
@@ -310,6 +362,7 @@ def _isolated() -> Iterator[None]:
     global _discovered
     with _lock:
         saved = ({k: dict(v) for k, v in _entries.items()}, dict(_conflicts), list(_plugins), _discovered)
+        extra = (dict(_examples), dict(_bases), dict(_aliases))
     try:
         yield
     finally:
@@ -321,3 +374,6 @@ def _isolated() -> Iterator[None]:
             _conflicts.update(saved[1])
             _plugins[:] = saved[2]
             _discovered = saved[3]
+            for table, old in zip((_examples, _bases, _aliases), extra):
+                table.clear()
+                table.update(old)  # type: ignore[attr-defined]

@@ -261,7 +261,7 @@ def save_image(image: Tensor, path: str | os.PathLike[str]) -> Path:
 
     Needs no optional dependency. The file is written atomically.
     """
-    from .io import _atomic_write
+    from .io import atomic_write
 
     arr = to_uint8(image)
     h, w = arr.shape[:2]
@@ -272,7 +272,7 @@ def save_image(image: Tensor, path: str | os.PathLike[str]) -> Path:
     png += _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, color_type, 0, 0, 0))
     png += _png_chunk(b"IDAT", zlib.compress(raw, 6))
     png += _png_chunk(b"IEND", b"")
-    return _atomic_write(path, png)
+    return atomic_write(path, png)
 
 
 # ---- image sets ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ __all__ = [
     "ShapeError",
     "DTypeError",
     "InvalidDataError",
+    "NonFiniteLossError",
     "IndexOutOfRangeError",
     "ConfigError",
     "DeviceError",
@@ -44,6 +45,22 @@ class DTypeError(NeuralFieldsError, TypeError):
 
 class InvalidDataError(NeuralFieldsError, ValueError):
     """Data values are unusable: NaN or infinity, out of range, empty."""
+
+
+class NonFiniteLossError(InvalidDataError):
+    """A training loss (or a solver's objective) became NaN or infinite.
+
+    Raised by the engine before the update of that step, so the model keeps its last finite state.
+
+    Attributes:
+        step: the step (1-based) whose loss was not finite.
+        value: the loss value.
+    """
+
+    def __init__(self, message: str, step: int, value: float) -> None:
+        super().__init__(message)
+        self.step = step
+        self.value = value
 
 
 class IndexOutOfRangeError(NeuralFieldsError, IndexError):

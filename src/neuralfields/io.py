@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from . import _registry
 from .errors import ConfigError, FileFormatError, UnknownNameError
 
-__all__ = ["save", "load", "read_metadata", "FORMAT_VERSION"]
+__all__ = ["save", "load", "read_metadata", "atomic_write", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 _PREFIX = "neuralfields."
@@ -42,8 +42,18 @@ def _version() -> str:
     return __version__
 
 
-def _atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    A crash or a full disk leaves either the old file or the new one, never half of it; parent folders
+    are created. Every file neuralfields writes (models, checkpoints, images, reports) goes through it.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = atomic_write(os.path.join(tempfile.mkdtemp(), "a", "b.txt"), b"hello")
+        >>> p.read_bytes()
+        b'hello'
+    """
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{path} is a directory; give a file name such as {path / 'model.safetensors'}")
@@ -64,6 +74,9 @@ def _atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
     return path
 
 
+_atomic_write = atomic_write  # the name earlier code used
+
+
 def _tensors_for_file(state: dict[str, Tensor]) -> dict[str, Tensor]:
     # safetensors needs contiguous CPU tensors that share no storage
     return {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
@@ -76,7 +89,7 @@ def serialize(
     from safetensors.torch import save as st_save
 
     data = st_save(_tensors_for_file(tensors), metadata=metadata)
-    return _atomic_write(path, data)
+    return atomic_write(path, data)
 
 
 def model_metadata(model: nn.Module, fmt: str = "model") -> dict[str, str]:

@@ -34,11 +34,11 @@ def _figure(width: float, height: float) -> Any:
 def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
     import io as _io
 
-    from .io import _atomic_write
+    from .io import atomic_write
 
     buf = _io.BytesIO()
     fig.savefig(buf, format="png")
-    return _atomic_write(path, buf.getvalue())
+    return atomic_write(path, buf.getvalue())
 
 
 def plot_history(history: History, path: str | os.PathLike[str], title: str = "") -> Path:

@@ -27,7 +27,7 @@ def _batch(x: Tensor, what: str) -> Tensor:
 
 
 @torch.no_grad()
-def upsampling_table(field: Field, low: Tensor, high: Tensor) -> dict[str, Any]:
+def upsampling_table(field: Field | ConditionedField, low: Tensor, high: Tensor) -> dict[str, Any]:
     """PSNR / SSIM of the field's high-resolution renders and of bicubic upsampling, against the truth.
 
     Args:

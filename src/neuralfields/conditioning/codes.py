@@ -21,7 +21,7 @@ def _check_num_items(num_items: Any) -> int:
     return num_items
 
 
-@register("conditioning", "index")
+@register("conditioning", "index", example={"num_items": 4})
 class IndexCoordinate(Conditioning):
     """The item index as one extra coordinate in [-1, 1].
 
@@ -39,15 +39,11 @@ class IndexCoordinate(Conditioning):
         super().__init__()
         self.num_items = _check_num_items(num_items)
 
-    @property
-    def config(self) -> dict[str, Any]:
-        return {"num_items": self.num_items}
-
     def features(self, index: Tensor) -> Tensor:
         return (-1.0 + (2.0 * index.double() + 1.0) / self.num_items).float()[:, None]
 
 
-@register("conditioning", "binary")
+@register("conditioning", "binary", example={"num_items": 5})
 class BinaryCode(Conditioning):
     """The item index as a fixed binary code: ``bits`` extra channels of -1 / +1, most significant first.
 
@@ -74,9 +70,8 @@ class BinaryCode(Conditioning):
         self.extra_features = bits
         self.register_buffer("_weights", 2 ** torch.arange(bits - 1, -1, -1), persistent=False)
 
-    @property
-    def config(self) -> dict[str, Any]:
-        return {"num_items": self.num_items, "bits": self.bits}
+    def _finalize_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        return {**config, "bits": self.bits}  # the resolved default
 
     def features(self, index: Tensor) -> Tensor:
         bits = (index[:, None] // self._weights.to(index.device)) % 2

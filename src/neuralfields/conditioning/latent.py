@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor, nn
 
@@ -18,7 +16,7 @@ LATENT_MODES = ("concat", "film", "shift")
 """How a :class:`Latent` code conditions the field."""
 
 
-@register("conditioning", "latent")
+@register("conditioning", "latent", example={"num_items": 4, "dim": 8, "mode": "film", "init_std": 0.5, "seed": 0})
 class Latent(Conditioning):
     """A learned code per item (auto-decoder), trained with the field.
 
@@ -29,7 +27,8 @@ class Latent(Conditioning):
             layer owned by :class:`ConditionedField`) to a scale and a shift of every sine layer's
             pre-activation; ``"shift"`` to a shift only.
         init_std: standard deviation of the initial codes (small, so items start alike).
-        seed: seed of the initial codes.
+        seed: seed of the initial codes (a :class:`ConditionedField` also draws its modulator's initial
+            weights from it; ``None`` uses the global RNG).
 
     Attributes:
         codes_table: parameter ``(num_items, dim)``.
@@ -53,10 +52,6 @@ class Latent(Conditioning):
         self.latent_dim = 0 if mode == "concat" else dim
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         self.codes_table = nn.Parameter(torch.randn(num_items, dim, generator=gen) * init_std)
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return {"num_items": self.num_items, "dim": self.dim, "mode": self.mode, "init_std": self.init_std, "seed": self.seed}
 
     def features(self, index: Tensor) -> Tensor:
         if self.mode != "concat":

@@ -1,10 +1,13 @@
 """The research experiments as functions that write a report folder."""
 
+from .fit import FitConfig, fit_image
 from .hyper import HyperTrainConfig, hyper_train
 from .memorize import MemorizeConfig, memorize
 from .priors import RestoreConfig, TrainPriorConfig, load_priors, restore, train_prior
 
 __all__ = [
+    "FitConfig",
+    "fit_image",
     "MemorizeConfig",
     "memorize",
     "TrainPriorConfig",

@@ -8,9 +8,7 @@ and what a one-shot guess is worth next to fitting a SIREN per image with :func:
 from __future__ import annotations
 
 import json
-import math
 import os
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,15 +17,16 @@ import torch
 from torch import Tensor
 
 from .._json import finite
+from .._registry import available
 from ..analysis import blend_distance
-from ..conditioning import HEADS, HyperFitResult, HyperSiren, fit_hyper
-from ..conditioning.hyper import LATENTS
+from ..conditioning import HEADS, LATENTS, HyperSiren
 from ..data import resize
 from ..errors import ConfigError, FileFormatError, InvalidDataError, UnknownNameError
 from ..fields import Siren
-from ..io import _atomic_write, load, save
+from ..io import atomic_write, load, save
 from ..priors import moment_matching_loss
-from ..training import fit
+from ..training import HyperFitResult, fit, fit_hyper
+from .hyper_finetune import finetune_study, psnr_of_mse
 from .priors import split_indices
 
 __all__ = ["HyperTrainConfig", "hyper_train"]
@@ -45,7 +44,8 @@ class HyperTrainConfig:
         n: use the first ``n`` images (``None``: all of them).
         test_fraction: images held out of every training (a fixed split, see
             :func:`~neuralfields.experiments.priors.split_indices`); every test figure is on them.
-        heads: the :data:`~neuralfields.conditioning.HEADS` to compare (each with the conv encoder).
+        heads: the heads to compare (each with the conv encoder): :data:`~neuralfields.conditioning.HEADS`
+            or others registered under ``"hyper-head"``.
         encoder: encoder of the head comparison (``"conv"``).
         context_fractions: fractions of the pixels a set-encoder HyperSiren sees in the context study
             (one model trained per fraction, tested on random contexts of that fraction).
@@ -103,6 +103,11 @@ class HyperTrainConfig:
         """A preset that finishes in one to two minutes on 2 CPU cores."""
         return cls(**{"n": 400, "steps": 600, "finetune_steps": 200, **overrides})
 
+    def check(self) -> None:
+        """Raise a :class:`~neuralfields.errors.ConfigError` (or ``UnknownNameError``) naming the first bad
+        setting; :func:`hyper_train` checks before it trains or writes anything."""
+        _check_config(self)
+
 
 def _positive_int(name: str, value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -113,10 +118,11 @@ def _check_config(cfg: HyperTrainConfig) -> None:
     """Every setting, before anything is trained or written."""
     heads = (cfg.heads,) if isinstance(cfg.heads, str) else tuple(cfg.heads)
     if not heads:
-        raise ConfigError(f"heads must name at least one head of {HEADS}")
+        raise ConfigError(f"heads must name at least one head of {HEADS} (or a registered 'hyper-head')")
+    names = available("hyper-head")
     for head in (*heads, cfg.context_head):
-        if head not in HEADS:
-            raise UnknownNameError("head", str(head), HEADS)
+        if head not in names:
+            raise UnknownNameError("head", str(head), names)
     if len(set(heads)) != len(heads):
         raise ConfigError(f"heads must not repeat, got {list(heads)}")
     if cfg.encoder != "conv":
@@ -147,19 +153,15 @@ def _check_config(cfg: HyperTrainConfig) -> None:
         raise ConfigError(f"test_fraction must be in (0, 1), got {cfg.test_fraction!r}")
 
 
-def _psnr_of_mse(mse: float) -> float:
-    return math.inf if mse <= 0 else -10.0 * math.log10(mse)
-
-
 @torch.no_grad()
 def _set_psnr(model: HyperSiren, images: Tensor, batch_size: int) -> float:
     """PSNR of the pooled squared error of ``model``'s one-shot reconstructions of ``images`` (as
-    :func:`~neuralfields.conditioning.fit_hyper` reports its test PSNR)."""
+    :func:`~neuralfields.training.fit_hyper` reports its test PSNR)."""
     total = 0.0
     for s in range(0, images.shape[0], batch_size):
         x = images[s : s + batch_size]
         total += float(((model(x).double() - x.double()) ** 2).sum())
-    return _psnr_of_mse(total / images.numel())
+    return psnr_of_mse(total / images.numel())
 
 
 def _running_mean(values: list[float], window: int) -> list[float]:
@@ -206,92 +208,6 @@ def _grey_to_rgb(x: Tensor) -> Tensor:
     return x.expand(3, -1, -1) if x.shape[0] == 1 else x[:3]
 
 
-def _fit_curve(res: Any) -> tuple[list[float], list[float]]:
-    """``(seconds, psnr)`` of the states after 0, 1, ..., S updates of a full-batch :func:`~neuralfields.fit`:
-    ``history.psnr[j]`` is the PSNR of the state before update ``j + 1`` (on every pixel, as the batch is
-    the whole image), ``res.psnr`` the final one; seconds are the cumulated step times."""
-    secs, acc = [0.0], 0.0
-    for t in res.history.time:
-        acc += t
-        secs.append(acc)
-    return secs, [*res.history.psnr, res.psnr]
-
-
-def _checkpoints(steps: int) -> list[int]:
-    """1, 3, 10, 30, 100, ... below ``steps``, and ``steps``."""
-    marks, k = [], 0
-    while True:
-        m = round(10 ** (k / 2))
-        if m >= steps:
-            return [*marks, steps]
-        marks.append(m)
-        k += 1
-
-
-def _first_reaching(curve: list[float], secs: list[float], target: float) -> tuple[int | None, float | None]:
-    """(steps, seconds) of the first state whose PSNR is at least ``target``, or ``(None, None)``."""
-    j = next((j for j, p in enumerate(curve) if p >= target), None)
-    return (None, None) if j is None else (j, secs[j])
-
-
-def _finetune_study(model: HyperSiren, images: Tensor, cfg: HyperTrainConfig, progress: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The one-shot / from-scratch / fine-tune comparison on ``images`` (see :func:`hyper_train`)."""
-    shape = tuple(images.shape[-2:])
-    recipe = {"steps": cfg.finetune_steps, "batch_size": None, "seed": cfg.seed, "progress": progress}
-    rows: dict[str, dict[str, list[Any]]] = {k: {} for k in ("one_shot", "scratch", "finetune")}
-    curves: dict[str, list[tuple[list[float], list[float]]]] = {"scratch": [], "finetune": []}
-
-    def add(kind: str, **values: Any) -> None:
-        for k, v in values.items():
-            rows[kind].setdefault(k, []).append(v)
-
-    for i in range(images.shape[0]):
-        x = images[i]
-        t0 = time.perf_counter()
-        with torch.no_grad():
-            guess = model(x[None])[0]
-            exported = model.export(x[None])
-        one_shot_seconds = time.perf_counter() - t0
-        one_shot = _psnr_of_mse(float(((guess.double() - x.double()) ** 2).mean()))
-        add("one_shot", psnr=one_shot, seconds=one_shot_seconds)
-
-        scratch = Siren(**{**model.target.config, "backend": "auto"})
-        res_s = fit(scratch, x, **recipe)
-        tuned = Siren(**{**exported.config, "backend": "auto"})
-        tuned.load_state_dict(exported.state_dict())
-        res_f = fit(tuned, x, **recipe)
-        secs_s, psnr_s = _fit_curve(res_s)
-        secs_f, psnr_f = _fit_curve(res_f)
-        if len(psnr_s) != cfg.finetune_steps + 1 or len(psnr_f) != cfg.finetune_steps + 1:
-            raise InvalidDataError(f"nf.fit stopped before {cfg.finetune_steps} steps")
-        curves["scratch"].append((secs_s, psnr_s))
-        curves["finetune"].append((secs_f, psnr_f))
-        steps_s, seconds_s = _first_reaching(psnr_s, secs_s, one_shot)
-        steps_f, seconds_f = _first_reaching(psnr_f, secs_f, res_s.psnr)
-        add("scratch", psnr=res_s.psnr, seconds=secs_s[-1], steps_to_one_shot=steps_s, seconds_to_one_shot=seconds_s)
-        add("finetune", psnr=res_f.psnr, seconds=secs_f[-1], psnr_at_start=psnr_f[0],
-            steps_to_scratch_final=steps_f, seconds_to_scratch_final=seconds_f)  # fmt: skip
-
-    def mean(xs: list[Any]) -> float | None:
-        vals = [v for v in xs if v is not None]
-        return sum(vals) / len(vals) if vals else None
-
-    table: dict[str, Any] = {"steps": cfg.finetune_steps, "shape": list(shape)}
-    for kind, cols in rows.items():
-        table[kind] = {"psnr": mean(cols["psnr"]), "seconds": mean(cols["seconds"])}
-        if kind != "one_shot":
-            table[kind]["psnr_at"] = {str(j): mean([c[1][j] for c in curves[kind]]) for j in _checkpoints(cfg.finetune_steps)}
-        table[kind]["per_image"] = cols
-    mean_curves = {}
-    for kind, per in curves.items():
-        steps = len(per[0][1])
-        mean_curves[kind] = (
-            [sum(c[0][j] for c in per) / len(per) for j in range(steps)],
-            [sum(c[1][j] for c in per) / len(per) for j in range(steps)],
-        )
-    return table, mean_curves
-
-
 def hyper_train(
     images: Tensor, out: str | os.PathLike[str], config: HyperTrainConfig | None = None, *, progress: bool = True
 ) -> dict[str, Any]:
@@ -301,7 +217,7 @@ def hyper_train(
 
     1. **Heads**: one :class:`~neuralfields.HyperSiren` per head of ``config.heads`` (conv encoder,
        the same seed, steps and recipe; the codes moment-matched to ``U[0, 1]^d`` with weight
-       ``config.moment_weight``), trained with :func:`~neuralfields.conditioning.fit_hyper`. The best
+       ``config.moment_weight``), trained with :func:`~neuralfields.training.fit_hyper`. The best
        head by test PSNR is saved (``hyper.safetensors``, checked to load back with
        :func:`neuralfields.load` and to give the same outputs) and used for steps 3 to 5.
     2. **Context pixels**: a set-encoder HyperSiren (head ``config.context_head``, codes
@@ -459,7 +375,7 @@ def hyper_train(
 
     # 5. one-shot vs fitting a SIREN
     k = min(cfg.finetune_images, len(test))
-    table, mean_curves = _finetune_study(model, test[:k], cfg, progress)
+    table, mean_curves = finetune_study(model, test[:k], cfg.finetune_steps, cfg.seed, progress)
     table["images"] = test_idx[:k].tolist()
     table["head"] = best
     table["hyper_train_seconds"] = head_metrics[best]["seconds"]
@@ -482,5 +398,5 @@ def hyper_train(
         "finetune": table,
     }
     metrics = finite(metrics)
-    _atomic_write(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
+    atomic_write(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
     return metrics

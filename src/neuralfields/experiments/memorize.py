@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -13,13 +12,13 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import _registry
-from .._json import finite
 from ..analysis import PLACES, interpolate, item_embeddings, select_pairs, similarity_matrix, upsampling_table
 from ..conditioning import ConditionedField
 from ..errors import ConfigError, InvalidDataError
 from ..fields import BottleneckSiren, Siren
-from ..io import _atomic_write, save
+from ..io import save
 from ..training import augmentation, fit_dataset, psnr
+from ._report import write_json, write_run
 
 __all__ = ["MemorizeConfig", "memorize"]
 
@@ -91,7 +90,14 @@ def _build(cfg: MemorizeConfig, n: int, channels: int) -> ConditionedField:
     return ConditionedField(inner, cond)
 
 
-def memorize(images: Tensor, out: str | os.PathLike[str], config: MemorizeConfig | None = None, *, progress: bool = True) -> dict[str, Any]:
+def memorize(
+    images: Tensor,
+    out: str | os.PathLike[str],
+    config: MemorizeConfig | None = None,
+    *,
+    data: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Train one conditioned field on a set of images and write a report folder.
 
     The report (``out``): ``field.safetensors``, ``curves.png`` (train / held-out PSNR),
@@ -104,6 +110,9 @@ def memorize(images: Tensor, out: str | os.PathLike[str], config: MemorizeConfig
             by ``config.factor``.
         out: report folder (created).
         config: settings (default :class:`MemorizeConfig`).
+        data: how the images were loaded (e.g. the arguments of :func:`~neuralfields.data.load_dataset`);
+            when given, ``run.json`` records it with the config, so ``neuralfields memorize --config``
+            runs the report again.
         progress: progress bar.
 
     Returns:
@@ -118,6 +127,8 @@ def memorize(images: Tensor, out: str | os.PathLike[str], config: MemorizeConfig
         raise ConfigError(f"factor must be a positive int dividing the image size {tuple(images.shape[2:])}, got {cfg.factor!r}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if data is not None:
+        write_run(out, "memorize", cfg, data)
     n, c, hh, ww = images.shape
     low = F.avg_pool2d(images, cfg.factor) if cfg.factor > 1 else images
     h, w = low.shape[2:]
@@ -179,7 +190,7 @@ def memorize(images: Tensor, out: str | os.PathLike[str], config: MemorizeConfig
                     col_labels=alphas, title=f"interpolating items {a} and {b}")  # fmt: skip
     metrics["interpolation"] = {"items": [a, b], "blend_distance": distances}
     metrics["history"] = res.history.as_dict()
-    _atomic_write(out / "metrics.json", (json.dumps(finite(metrics), indent=2) + "\n").encode())
+    write_json(out / "metrics.json", metrics)
     return metrics
 
 

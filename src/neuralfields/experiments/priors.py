@@ -14,8 +14,9 @@ from torch import Tensor
 from .._json import finite
 from ..errors import ConfigError, InvalidDataError
 from ..inverse import Denoise, Downsample, FieldSolver, Mask, MAPSolver, Operator, per_image_psnr
-from ..io import _atomic_write, load, save
-from ..priors import AutoEncoder, ks_uniform, latent_moments, ood_probes, pair_occupancy, probe_report, train_autoencoder
+from ..io import atomic_write, load, save
+from ..priors import AutoEncoder, ks_uniform, latent_moments, ood_probes, pair_occupancy, probe_report
+from ..training import train_autoencoder
 
 __all__ = [
     "TrainPriorConfig",
@@ -48,7 +49,7 @@ def split_indices(n: int, test_fraction: float, seed: int = 0) -> tuple[Tensor, 
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    _atomic_write(path, (json.dumps(finite(data), indent=2) + "\n").encode())
+    atomic_write(path, (json.dumps(finite(data), indent=2) + "\n").encode())
 
 
 def _mean_psnr(x: Tensor, ref: Tensor) -> float:
@@ -112,6 +113,7 @@ def train_prior(
     *,
     labels: Tensor | None = None,
     other: Tensor | None = None,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Train a plain and a moment-matched autoencoder on the same images and compare their latent spaces.
 
@@ -127,6 +129,7 @@ def train_prior(
         config: settings (default :class:`TrainPriorConfig`).
         labels: class per image ``(N,)`` to colour the scatter plots.
         other: an image of another domain ``(C, H, W)`` for the probes (default: a synthetic pattern).
+        progress: progress bars.
 
     Returns:
         The metrics (also in ``metrics.json``).
@@ -148,7 +151,7 @@ def train_prior(
         weight = cfg.moment_weight if name == "moment-matched" else 0.0
         histories[name] = train_autoencoder(
             model, train, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, moment_weight=weight,
-            moments=cfg.moments, seed=cfg.seed,
+            moments=cfg.moments, seed=cfg.seed, progress=progress,
         )  # fmt: skip
         model.eval()
         save(model, out / f"{name}.safetensors")
@@ -330,7 +333,7 @@ def restore(
         sol = solver(y_test, op, prior, sigma=cfg.sigma, lam=lam, iterations=cfg.iterations, snapshots=cfg.snapshots,
                      stop=cfg.stop, reference=test, record_every=max(1, cfg.iterations // 200), progress=progress)  # fmt: skip
         results[method] = sol
-        curves[method] = (sol.history.iteration, sol.history.psnr)
+        curves[method] = (sol.history.val_step, sol.history.val_psnr)
         metrics["methods"][method] = {
             "lam": lam,
             "validation_psnr_by_lam": {str(k): v for k, v in scores.items()},
@@ -341,7 +344,7 @@ def restore(
                 "mean_iteration": float(sol.stopped_at.double().mean()),
                 "stopped_before_budget": float(sol.stopped.double().mean()),
             },
-            "seconds": sol.history.time[-1] if sol.history.time else 0.0,
+            "seconds": sol.history.elapsed,
         }
 
     plot_curves(curves, out / "psnr_curves.png", title=f"{cfg.task}, sigma {cfg.sigma}: mean test PSNR",

@@ -9,18 +9,21 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .._config import Configurable
 from .._registry import config_repr
 from ..errors import DTypeError, ShapeError
 
 __all__ = ["Field"]
 
 
-class Field(nn.Module):
+class Field(Configurable, nn.Module):
     """A neural field: maps coordinates ``(..., in_features)`` to values ``(..., out_features)``.
 
-    Subclasses implement :meth:`forward` and :attr:`config` (the JSON-serialisable constructor
-    arguments, so ``neuralfields.create("field", name, **field.config)`` rebuilds the field), and
-    register themselves with ``@neuralfields.register("field", name)``.
+    Subclasses implement :meth:`forward` and register themselves with
+    ``@neuralfields.register("field", name, example={...})``. :attr:`config` (the JSON-serialisable
+    constructor arguments, so ``neuralfields.create("field", name, **field.config)`` rebuilds the field)
+    is captured from the constructor's arguments (:class:`~neuralfields._config.Configurable`);
+    arguments that only choose how the field computes (``_nf_execution``, e.g. ``backend``) are left out.
 
     Every field can be evaluated with a leading batch of parameter sets (one network per item):
     :meth:`batch_parameters` stacks copies of the parameters, :meth:`forward_batched` evaluates them
@@ -31,11 +34,6 @@ class Field(nn.Module):
 
     in_features: int
     out_features: int
-
-    @property
-    def config(self) -> dict[str, Any]:
-        """JSON-serialisable constructor arguments."""
-        raise NotImplementedError(f"{type(self).__name__} must define the `config` property")
 
     def forward(self, coords: Tensor) -> Tensor:
         """Evaluate the field: coordinates ``(..., in_features)`` -> values ``(..., out_features)``."""
@@ -64,39 +62,6 @@ class Field(nn.Module):
                 f"got {tuple(coords.shape)}"
             )
 
-    def accumulate_mse_grad(
-        self,
-        coords: Tensor,
-        targets: Tensor,
-        denominator: float,
-        params: Mapping[str, Tensor] | None = None,
-    ) -> Tensor:
-        """Add the gradient of ``sum((self(coords) - targets)^2) / denominator`` to the parameters' ``.grad``.
-
-        The training step of :func:`~neuralfields.fit` (through
-        :func:`~neuralfields.training.mse_backward`) and, with ``params``, of
-        :func:`~neuralfields.fit_many`. This default runs autograd; families override it with a faster
-        hand-written step when they can (:class:`~neuralfields.Siren` does).
-
-        Args:
-            coords: ``(N, in_features)``, or ``(B, N, in_features)`` with ``params``.
-            targets: ``(N, out_features)``, or ``(B, N, out_features)`` with ``params``.
-            denominator: the loss's normaliser (the number of values in the whole batch, per item).
-            params: batched parameters (see :meth:`batch_parameters`): their ``.grad`` gets the
-                gradient of every item's loss instead.
-
-        Returns:
-            The sum of squared errors, detached and not divided by ``denominator``: 0-dim, or ``(B,)``
-            per item with ``params``.
-        """
-        pred = self(coords) if params is None else self.forward_batched(params, coords)
-        if pred.shape != targets.shape:
-            raise ShapeError(f"targets must have the shape of the field's output {tuple(pred.shape)}, got {tuple(targets.shape)}")
-        sse = (pred - targets) ** 2
-        sse = sse.sum() if params is None else sse.flatten(1).sum(1)
-        (sse.sum() / denominator).backward()
-        return sse.detach()
-
     # ---- batched parameters -------------------------------------------------------------
     def batch_parameters(self, batch_size: int) -> dict[str, Tensor]:
         """``batch_size`` independent copies of the parameters, stacked on a new leading dimension.
@@ -111,7 +76,9 @@ class Field(nn.Module):
             for name, p in self.named_parameters()
         }
 
-    def _check_batched(self, params: Mapping[str, Tensor], coords: Tensor) -> int:
+    def check_batched(self, params: Mapping[str, Tensor], coords: Tensor) -> int:
+        """Raise a clear error unless batched ``params`` (name -> ``(B, *shape)``) and coordinates
+        ``(B, N, in_features)`` fit this field; returns ``B``."""
         self.check_coords(coords, batched=True)
         expected = dict(self.named_parameters())
         if set(params) != set(expected):
@@ -137,7 +104,7 @@ class Field(nn.Module):
         Returns:
             ``(B, N, out_features)``; member ``b`` equals ``self.unbatch(params, b)(coords[b])``.
         """
-        self._check_batched(params, coords)
+        self.check_batched(params, coords)
         buffers = dict(self.named_buffers())
 
         def one(p: dict[str, Tensor], x: Tensor) -> Tensor:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils import parametrize
 
 from .._registry import register
 from ..errors import ConfigError, ShapeError
-from ..kernels import TRITON_AVAILABLE, sine_layer, sine_layer_batched, sine_mlp_mse_grad
+from ..kernels import TRITON_AVAILABLE, sine_layer, sine_layer_batched
 from .base import Field
 
-__all__ = ["Siren", "BottleneckSiren", "siren_init_", "Modulation", "BACKENDS", "resolve_backend"]
+__all__ = ["Siren", "BottleneckSiren", "SirenLayer", "siren_init_", "init_bounds", "Modulation", "BACKENDS", "resolve_backend"]
 
 BACKENDS = ("auto", "eager", "fused")
 """How a :class:`Siren` computes its sine layers: ``"eager"`` (``torch.sin`` of a linear layer),
@@ -26,7 +26,7 @@ recomputes the pre-activation) or ``"auto"`` (see :func:`resolve_backend`)."""
 def resolve_backend(backend: str, x: Tensor) -> str:
     """The backend ``"auto"`` stands for on ``x``'s device: ``"fused"`` on CUDA with Triton, ``"eager"``
     elsewhere. With the eager backend :func:`~neuralfields.fit` trains a :class:`Siren` through its
-    hand-written step (:meth:`Siren.accumulate_mse_grad`), the fastest and leanest step measured on the
+    hand-written step (:func:`neuralfields.training.accumulate_mse_grad`), the fastest and leanest step measured on the
     CPU (``benchmarks/RESULTS.md``, ``train_step.py``); ``"fused"`` keeps about half the activation
     memory of autograd through the eager layers, for code that trains with autograd itself."""
     if backend != "auto":
@@ -39,6 +39,45 @@ Modulation = tuple[Optional[Tensor], Optional[Tensor]]
 """A FiLM modulation of one sine layer: ``(scale, shift)``, either may be ``None``."""
 
 
+def init_bounds(fan_in: int, omega_0: float, first: bool) -> tuple[float, float]:
+    """The reference initialisation's bounds ``(weight, bias)`` of a layer with ``fan_in`` inputs.
+
+    Example:
+        >>> init_bounds(4, 30.0, first=True)
+        (0.25, 0.5)
+    """
+    weight = 1.0 / fan_in if first else math.sqrt(6.0 / fan_in) / omega_0
+    return weight, 1.0 / math.sqrt(fan_in)
+
+
+@dataclass(frozen=True)
+class SirenLayer:
+    """One linear map of a :class:`Siren`: the public parameter layout that code emitting or stepping a
+    SIREN's weights uses (the HyperSiren heads, the hand-written training step).
+
+    Attributes:
+        index: position in the network (0 is the first layer).
+        weight: the weight's parameter name (``(out_features, in_features)``).
+        bias: the bias's parameter name (``(out_features,)``).
+        in_features: inputs of the layer.
+        out_features: outputs of the layer.
+        omega_0: the layer's frequency factor (for the linear output layer, the one of its init).
+        sine: whether a sine follows the linear map (``False`` for a linear output layer).
+        weight_bound: the reference init's weight bound.
+        bias_bound: the reference init's bias bound.
+    """
+
+    index: int
+    weight: str
+    bias: str
+    in_features: int
+    out_features: int
+    omega_0: float
+    sine: bool
+    weight_bound: float
+    bias_bound: float
+
+
 def siren_init_(
     linear: nn.Linear, omega_0: float, first: bool, generator: torch.Generator | None = None
 ) -> None:
@@ -48,12 +87,10 @@ def siren_init_(
     with ``n`` the fan-in. Biases keep PyTorch's default ``U(-1/sqrt(n), 1/sqrt(n))``, as in the
     reference code.
     """
-    n = linear.in_features
-    bound = 1.0 / n if first else math.sqrt(6.0 / n) / omega_0
+    bound, b = init_bounds(linear.in_features, omega_0, first)
     with torch.no_grad():
         linear.weight.uniform_(-bound, bound, generator=generator)
         if linear.bias is not None:
-            b = 1.0 / math.sqrt(n)
             linear.bias.uniform_(-b, b, generator=generator)
 
 
@@ -65,7 +102,7 @@ def _positive(name: str, value: Any, kind: type = int) -> None:
         raise ConfigError(f"{name} must be a positive {kind.__name__}, got {value!r}")
 
 
-@register("field", "siren")
+@register("field", "siren", example={"hidden_features": 16, "hidden_layers": 2, "seed": 0})
 class Siren(Field):
     """A SIREN: sine layers ``sin(omega_0 * (x W^T + b))`` followed by a linear output layer.
 
@@ -82,7 +119,8 @@ class Siren(Field):
         outermost_linear: ``True`` (default) for a linear output layer, ``False`` for a sine one.
         seed: seed of the initialisation (``None`` uses the global RNG).
         backend: ``"auto"`` (default), ``"eager"`` or ``"fused"`` (see :data:`BACKENDS`); all give the
-            same values to rounding. Modulated sine layers always run eagerly.
+            same values to rounding. Modulated sine layers always run eagerly. An execution choice, not
+            part of the field's identity: it is not in :attr:`config` and not saved.
 
     Shape:
         ``(..., in_features) -> (..., out_features)``.
@@ -92,6 +130,8 @@ class Siren(Field):
         >>> f(torch.zeros(10, 2)).shape
         torch.Size([10, 3])
     """
+
+    _nf_execution = ("backend",)
 
     def __init__(
         self,
@@ -133,21 +173,6 @@ class Siren(Field):
         for i, layer in enumerate(self.layers):
             siren_init_(layer, self.omega(i), first=i == 0, generator=gen)
 
-    @property
-    def config(self) -> dict[str, Any]:
-        """The constructor arguments (JSON-serialisable)."""
-        return {
-            "in_features": self.in_features,
-            "out_features": self.out_features,
-            "hidden_features": self.hidden_features,
-            "hidden_layers": self.hidden_layers,
-            "first_omega_0": self.first_omega_0,
-            "hidden_omega_0": self.hidden_omega_0,
-            "outermost_linear": self.outermost_linear,
-            "seed": self.seed,
-            "backend": self.backend,
-        }
-
     def _hidden_widths(self) -> list[int]:
         """Widths of the sine layers (subclasses change the shape here)."""
         return [self.hidden_features] * self.hidden_layers
@@ -156,13 +181,31 @@ class Siren(Field):
         """The frequency factor of layer ``i`` (0 is the first layer)."""
         return self.first_omega_0 if i == 0 else self.hidden_omega_0
 
-    def _is_sine(self, i: int) -> bool:
+    def is_sine(self, i: int) -> bool:
+        """Whether a sine follows linear map ``i`` (every layer but a linear output layer)."""
         return i < len(self.layers) - 1 or not self.outermost_linear
+
+    @property
+    def layout(self) -> list[SirenLayer]:
+        """The parameter layout, one :class:`SirenLayer` per linear map, in order.
+
+        Example:
+            >>> [(l.weight, l.out_features, l.sine) for l in Siren(2, 1, 8, hidden_layers=1).layout]
+            [('layers.0.weight', 8, True), ('layers.1.weight', 1, False)]
+        """
+        out = []
+        for i, layer in enumerate(self.layers):
+            wb, bb = init_bounds(layer.in_features, self.omega(i), i == 0)
+            out.append(SirenLayer(
+                i, f"layers.{i}.weight", f"layers.{i}.bias", layer.in_features, layer.out_features,
+                self.omega(i), self.is_sine(i), wb, bb,
+            ))  # fmt: skip
+        return out
 
     @property
     def sine_widths(self) -> list[int]:
         """Widths of the sine layers, in order (what modulations must match)."""
-        return [layer.out_features for i, layer in enumerate(self.layers) if self._is_sine(i)]
+        return [layer.out_features for i, layer in enumerate(self.layers) if self.is_sine(i)]
 
     def forward(self, coords: Tensor, modulations: Sequence[Modulation] | None = None) -> Tensor:
         """Evaluate the field: ``(..., in_features) -> (..., out_features)``.
@@ -203,8 +246,8 @@ class Siren(Field):
         fused = resolve_backend(self.backend, h) == "fused"
         for i in range(start, stop):
             layer = self.layers[i]
-            mod = modulations[i] if modulations is not None and self._is_sine(i) else (None, None)
-            if self._is_sine(i) and mod[0] is None and mod[1] is None:
+            mod = modulations[i] if modulations is not None and self.is_sine(i) else (None, None)
+            if self.is_sine(i) and mod[0] is None and mod[1] is None:
                 if fused:
                     h = sine_layer(h, layer.weight, layer.bias, self.omega(i))
                 else:  # omega_0 folded into the matrix product: one elementwise pass fewer each way
@@ -213,50 +256,12 @@ class Siren(Field):
                     h = torch.sin(z).reshape(*h.shape[:-1], layer.out_features)
                 continue
             h = layer(h)
-            if self._is_sine(i):
+            if self.is_sine(i):
                 scale, shift = mod
                 h = h if scale is None else h * scale
                 h = h if shift is None else h + shift
                 h = torch.sin(self.omega(i) * h)
         return h
-
-    def accumulate_mse_grad(
-        self,
-        coords: Tensor,
-        targets: Tensor,
-        denominator: float,
-        params: Mapping[str, Tensor] | None = None,
-    ) -> Tensor:
-        """The training step of :meth:`Field.accumulate_mse_grad`, by hand where the backend is eager.
-
-        With the ``"eager"`` backend (what ``"auto"`` picks on the CPU) the forward pass, the squared
-        error and the backward pass are written out (:func:`~neuralfields.kernels.sine_mlp_mse_grad`):
-        fewer passes over the activations than autograd, same gradients to rounding. Autograd runs
-        instead with the fused backend, hooks or parametrizations on the module, or coordinates that
-        need a gradient.
-        """
-        batched = params is not None
-        if batched:
-            self._check_batched(params, coords)
-            weights = [params[f"layers.{i}.weight"] for i in range(len(self.layers))]
-            biases = [params[f"layers.{i}.bias"] for i in range(len(self.layers))]
-        else:
-            self.check_coords(coords)
-            weights = [m.weight for m in self.layers]
-            biases = [m.bias for m in self.layers]
-        plain = (
-            resolve_backend(self.backend, coords) == "eager"
-            and not (self._forward_hooks or self._forward_pre_hooks or coords.requires_grad)
-            and not any(parametrize.is_parametrized(m) for m in self.layers)
-            and all(t.is_leaf and t.dtype == coords.dtype for t in [*weights, *biases])
-            and coords.dim() == (3 if batched else 2)
-            and targets.shape == (*coords.shape[:-1], self.out_features)
-            and targets.dtype == coords.dtype
-        )
-        if not plain:
-            return super().accumulate_mse_grad(coords, targets, denominator, params)
-        omegas = [self.omega(i) if self._is_sine(i) else None for i in range(len(self.layers))]
-        return sine_mlp_mse_grad(coords, targets, weights, biases, omegas, denominator)
 
     def _check_layer(self, layer: int) -> int:
         n = len(self.layers) - 1  # hidden (sine) layers that feed another layer
@@ -274,15 +279,15 @@ class Siren(Field):
         Returns:
             ``(B, N, out_features)``.
         """
-        self._check_batched(params, coords)
+        self.check_batched(params, coords)
         fused = resolve_backend(self.backend, coords) == "fused"
         h = coords
         for i in range(len(self.layers)):
             w = params[f"layers.{i}.weight"]
             b = params[f"layers.{i}.bias"]
-            if self._is_sine(i) and fused:
+            if self.is_sine(i) and fused:
                 h = sine_layer_batched(h, w, b, self.omega(i))
-            elif self._is_sine(i):  # omega_0 folded into the matrix product
+            elif self.is_sine(i):  # omega_0 folded into the matrix product
                 w0 = self.omega(i)
                 h = torch.sin(torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2), beta=w0, alpha=w0))
             else:
@@ -290,7 +295,7 @@ class Siren(Field):
         return h
 
 
-@register("field", "bottleneck-siren")
+@register("field", "bottleneck-siren", example={"hidden_features": 16, "hidden_layers": 3, "bottleneck_factor": 4, "seed": 0})
 class BottleneckSiren(Siren):
     """A SIREN whose middle sine layer is ``bottleneck_factor`` times narrower.
 
@@ -335,11 +340,6 @@ class BottleneckSiren(Siren):
     def bottleneck(self) -> int:
         """Index of the narrow sine layer."""
         return self.hidden_layers // 2
-
-    @property
-    def config(self) -> dict[str, Any]:
-        """The constructor arguments (JSON-serialisable)."""
-        return {**super().config, "bottleneck_factor": self.bottleneck_factor}
 
     def encode(self, coords: Tensor) -> Tensor:
         """Bottleneck activations ``(..., in_features) -> (..., hidden_features // bottleneck_factor)``."""

@@ -1,8 +1,9 @@
 """Inverse problems: forward operators, solvers and early-stopping rules."""
 
 from .operators import Blur, Denoise, Downsample, Mask, Operator
-from .solvers import FieldSolver, MAPSolver, Prior, Solution, SolveHistory, Solver, initial_guess, per_image_psnr, solve
-from .stopping import Discrepancy, FixedBudget, HoldoutStop, StoppingRule, stopping_rule
+from .solution import Solution, initial_guess, per_image_psnr
+from .solvers import FieldSolver, MAPSolver, Prior, Solver, solve
+from .stopping import STOPPING_RULES, Discrepancy, FixedBudget, HoldoutStop, StoppingRule, stopping_rule
 
 __all__ = [
     "Operator",
@@ -15,7 +16,6 @@ __all__ = [
     "MAPSolver",
     "FieldSolver",
     "Solution",
-    "SolveHistory",
     "Prior",
     "initial_guess",
     "per_image_psnr",
@@ -24,4 +24,5 @@ __all__ = [
     "Discrepancy",
     "HoldoutStop",
     "stopping_rule",
+    "STOPPING_RULES",
 ]

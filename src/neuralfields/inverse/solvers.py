@@ -7,135 +7,37 @@
 
 One call convention: :func:`solve` ``(y, operator, prior=..., sigma=...)``, or a solver object
 ``solver(y, operator, prior, sigma=...)``. Early stopping is decided per image by a rule from
-:mod:`neuralfields.inverse.stopping`.
+:mod:`neuralfields.inverse.stopping`. The iterations run on the one engine (:mod:`neuralfields._loop`):
+callbacks, checkpoints and resume, progress and the non-finite check are the trainers'.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from .._progress import progress_bar
+from .._loop import run
 from .._registry import config_repr, create, register
-from ..errors import ConfigError, DTypeError, InvalidDataError, ShapeError
+from .._task import StepInfo
+from ..errors import ConfigError, DTypeError, ShapeError
 from ..fields.base import Field
 from ..fields.render import to_unit
 from ..grid import make_grid
+from ._solve_task import SolveTask
+from ..priors.base import Prior
 from .operators import Operator
+from .solution import Solution, check_images, initial_guess, per_image_psnr
 from .stopping import StoppingRule, stopping_rule
 
-__all__ = [
-    "Prior",
-    "Solver",
-    "MAPSolver",
-    "FieldSolver",
-    "Solution",
-    "SolveHistory",
-    "solve",
-    "initial_guess",
-    "per_image_psnr",
-]
-
-
-class Prior(Protocol):
-    """What a solver needs of a prior: a differentiable energy per image."""
-
-    def energy(self, x: Tensor) -> Tensor:
-        """``(B, C, H, W) -> (B,)``."""
-        ...
-
-
-@dataclass
-class SolveHistory:
-    """Per-``record_every`` iterations: means over the batch of the objective and its terms, the PSNR of
-    the current iterate (when a reference was given) and the wall time since the start."""
-
-    iteration: list[int] = field(default_factory=list)
-    objective: list[float] = field(default_factory=list)
-    data: list[float] = field(default_factory=list)
-    prior: list[float] = field(default_factory=list)
-    psnr: list[float] = field(default_factory=list)
-    time: list[float] = field(default_factory=list)
-
-
-@dataclass
-class Solution:
-    """What a solve returns.
-
-    Attributes:
-        x: the restored images ``(B, C, H, W)`` clamped to [0, 1] (each image's kept iterate).
-        stopped_at: per image, the iteration of the kept iterate ``(B,)``.
-        stopped: per image, whether the stopping rule stopped it before the budget ``(B,)``.
-        iterations: iterations run.
-        rule: the stopping rule's name.
-        history: the recorded curves.
-        snapshots: iteration -> the (clamped) iterate at that iteration ``(B, C, H, W)``.
-        psnr: per-image PSNR of ``x`` against the reference, if one was given.
-    """
-
-    x: Tensor
-    stopped_at: Tensor
-    stopped: Tensor
-    iterations: int
-    rule: str
-    history: SolveHistory
-    snapshots: dict[int, Tensor]
-    psnr: list[float] | None = None
-
-
-def per_image_psnr(x: Tensor, ref: Tensor) -> Tensor:
-    """PSNR in dB on the [0, 1] range of each image of a batch ``(B, ...) -> (B,)``.
-
-    Example:
-        >>> per_image_psnr(torch.full((2, 1, 4, 4), 0.1), torch.zeros(2, 1, 4, 4)).round()
-        tensor([20., 20.], dtype=torch.float64)
-    """
-    mse = ((x.double() - ref.double()) ** 2).flatten(1).mean(1)
-    return -10.0 * torch.log10(mse.clamp_min(1e-20))
-
-
-def _check_images(x: Any, what: str) -> Tensor:
-    if not isinstance(x, Tensor) or not x.is_floating_point():
-        raise DTypeError(f"{what} must be a floating-point tensor (B, C, H, W), got {getattr(x, 'dtype', type(x))}")
-    if x.dim() != 4:
-        raise ShapeError(f"{what} must have shape (B, C, H, W), got {tuple(x.shape)}; add a batch with {what}[None]")
-    if not bool(torch.isfinite(x).all()):
-        raise InvalidDataError(f"{what} contains NaN or infinite values; replace them (e.g. mask them out) first")
-    return x
-
-
-@torch.no_grad()
-def initial_guess(y: Tensor, operator: Operator, kind: str = "adjoint") -> Tensor:
-    """A starting image ``(B, C, H, W)`` in [0, 1].
-
-    ``"adjoint"``: ``A^T y`` divided by ``A^T A 1`` where that is non-zero, the image's mean measurement
-    elsewhere (e.g. the hidden part of an inpainting mask). ``"flat"``: each image's mean value of the
-    ``"adjoint"`` guess, everywhere (a start far from the noise, as the discrepancy principle needs).
-
-    Example:
-        >>> from neuralfields.inverse import Downsample
-        >>> initial_guess(torch.full((1, 1, 2, 2), 0.5), Downsample(2)).shape
-        torch.Size([1, 1, 4, 4])
-    """
-    if kind not in ("adjoint", "flat"):
-        raise ConfigError(f"unknown initial guess {kind!r}; use 'adjoint' or 'flat'")
-    num = operator.adjoint(y)
-    den = operator.adjoint(operator(torch.ones_like(num)))
-    nonzero = den.abs() > 1e-6
-    fill = y.flatten(1).mean(1).reshape(-1, *([1] * (num.dim() - 1))).expand_as(num)
-    x0 = torch.where(nonzero, num / torch.where(nonzero, den, torch.ones_like(den)), fill).clamp(0.0, 1.0)
-    if kind == "flat":
-        x0 = x0.flatten(1).mean(1).reshape(-1, *([1] * (num.dim() - 1))).expand_as(num).clone()
-    return x0
+__all__ = ["Prior", "Solver", "MAPSolver", "FieldSolver", "Solution", "solve", "initial_guess", "per_image_psnr"]
 
 
 def _from_spec(kind: str, spec: str | Mapping[str, Any]) -> Any:
@@ -226,21 +128,25 @@ class Solver:
         lam: float = 1.0,
         iterations: int = 1000,
         snapshots: Iterable[int] = (),
-        stop: str | StoppingRule | None = None,
+        stop: str | Mapping[str, Any] | StoppingRule | None = None,
         x0: Tensor | None = None,
         reference: Tensor | None = None,
         record_every: int = 10,
+        callbacks: Iterable[Callable[[StepInfo], bool | None]] = (),
+        checkpoint: str | os.PathLike[str] | None = None,
+        checkpoint_every: int | None = None,
+        resume: bool | str | os.PathLike[str] = False,
         progress: bool = True,
     ) -> Solution:
         """Restore images from measurements ``y``; see :func:`solve` for the arguments."""
-        y = _check_images(y, "y")
+        y = check_images(y, "y")
         if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0 or not math.isfinite(sigma):
             raise ConfigError(f"sigma must be a finite number > 0 (the noise level of y), got {sigma!r}")
         if not isinstance(lam, (int, float)) or not lam >= 0 or not math.isfinite(lam):
             raise ConfigError(f"lam must be a finite number >= 0, got {lam!r}")
-        if not isinstance(iterations, int) or iterations < 0:
+        if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
             raise ConfigError(f"iterations must be a non-negative int, got {iterations!r}")
-        if not isinstance(record_every, int) or record_every < 1:
+        if isinstance(record_every, bool) or not isinstance(record_every, int) or record_every < 1:
             raise ConfigError(f"record_every must be a positive int, got {record_every!r}")
         snaps = sorted({int(s) for s in snapshots})
         if any(s < 0 for s in snaps):
@@ -251,79 +157,44 @@ class Solver:
             energy.to(y.device)
         rule = stopping_rule(stop)
 
-        start = initial_guess(y, op, self.start) if x0 is None else _check_images(x0, "x0").to(y)
+        start = initial_guess(y, op, self.start) if x0 is None else check_images(x0, "x0").to(y)
         mapped = tuple(op(start).shape)
         if mapped != tuple(y.shape):
             raise ShapeError(f"the operator maps images {tuple(start.shape)} to {mapped}, but y has shape {tuple(y.shape)}")
-        if reference is not None and tuple(_check_images(reference, "reference").shape) != tuple(start.shape):
+        if reference is not None and tuple(check_images(reference, "reference").shape) != tuple(start.shape):
             raise ShapeError(f"reference must have the images' shape {tuple(start.shape)}, got {tuple(reference.shape)}")
         informative = (op(torch.ones_like(start)) != 0).expand_as(y)
         weights = rule.start(y, informative, float(sigma))
-
         params, render = self.parameterize(start)
-        opt = torch.optim.Adam(params, lr=self.lr)
-        b = y.shape[0]
-        kept = start.clone()
-        kept_at = torch.zeros(b, dtype=torch.long, device=y.device)
-        stopped = torch.zeros(b, dtype=torch.bool, device=y.device)
-        history, taken = SolveHistory(), {}
-        last_needed = snaps[-1] if snaps else 0
-        t0 = time.perf_counter()
-        bar = progress_bar(progress, iterations, f"solve ({type(self).__name__})", unit="it")
-        it = 0
+        task = SolveTask(
+            list(params), render, y=y, operator=op, energy=energy, lam=float(lam), sigma=float(sigma), weights=weights,
+            rule=rule, snapshots=snaps, iterations=iterations, reference=reference, start=start,
+        )  # fmt: skip
+        settings = {
+            "solver": {"name": self.name, "config": self.config}, "operator": type(op).__name__,
+            "prior": None if energy is None else type(energy).__name__, "sigma": float(sigma), "lam": float(lam),
+            "rule": {"name": rule.name, "config": rule.config}, "snapshots": snaps, "record_every": record_every,
+            "x0": x0 is not None, "reference": reference is not None, "y": list(y.shape),
+        }  # fmt: skip
         with _frozen(energy):
-            try:
-                while True:
-                    x = render()
-                    r2 = (op(x) - y) ** 2
-                    data = (r2 * weights).flatten(1).sum(1)
-                    heldout = (r2 * (1 - weights)).flatten(1).sum(1)
-                    pe = energy.energy(x) if (energy is not None and lam) else data.new_zeros(b)
-                    objective = data / (2 * sigma**2) + lam * pe
-                    keep, stop_now = rule.observe(it, data.detach(), heldout.detach())
-                    active = ~stopped
-                    take = keep & active
-                    xd = x.detach()
-                    kept = torch.where(take.view(-1, 1, 1, 1), xd, kept)
-                    kept_at = torch.where(take, torch.full_like(kept_at, it), kept_at)
-                    stopped = stopped | (stop_now & active & (it < iterations))
-                    if it in snaps:
-                        taken[it] = xd.clamp(0, 1).clone()
-                    if it % record_every == 0 or it == iterations:
-                        history.iteration.append(it)
-                        history.objective.append(float(objective.detach().mean()))
-                        history.data.append(float(data.detach().mean()))
-                        history.prior.append(float(pe.detach().mean()))
-                        history.time.append(time.perf_counter() - t0)
-                        if reference is not None:
-                            history.psnr.append(float(per_image_psnr(xd.clamp(0, 1), reference).mean()))
-                    if not math.isfinite(float(objective.detach().sum())):
-                        raise InvalidDataError(f"the objective became non-finite at iteration {it}; lower lr (lr={self.lr})")
-                    if it >= iterations or (bool(stopped.all()) and it >= last_needed):
-                        break
-                    opt.zero_grad(set_to_none=True)
-                    objective.sum().backward()
-                    opt.step()
-                    it += 1
-                    if bar is not None:
-                        bar.update(1)
-            finally:
-                if bar is not None:
-                    bar.close()
+            result = run(
+                task, steps=iterations, lr=self.lr, eval_every=record_every, eval_at_start=True, callbacks=callbacks,
+                checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+                settings=json.loads(json.dumps(settings)), progress=progress, desc=f"solve ({type(self).__name__})",
+                unit="it",
+            )  # fmt: skip
+        assert task.final is not None
+        kept, kept_at, stopped, taken = task.final
         out = kept.clamp(0, 1)
         return Solution(
-            x=out,
-            stopped_at=kept_at,
-            stopped=stopped,
-            iterations=it,
-            rule=rule.name,
-            history=history,
-            snapshots=taken,
+            x=out, stopped_at=kept_at, stopped=stopped, iterations=result.steps, rule=rule.name,
+            history=result.history, snapshots=taken,
             psnr=None if reference is None else [float(v) for v in per_image_psnr(out, reference)],
-        )
+            stopped_early=result.stopped_early,
+        )  # fmt: skip
 
 
-@register("solver", "map")
+@register("solver", "map", example={"lr": 0.05})
 class MAPSolver(Solver):
     """MAP estimate by gradient descent (Adam) on the pixels, starting from :func:`initial_guess`.
 
@@ -358,7 +229,7 @@ class MAPSolver(Solver):
         return [x], lambda: x
 
 
-@register("solver", "field")
+@register("solver", "field", example={"field": {"hidden_features": 16, "hidden_layers": 2}, "lr": 0.001})
 class FieldSolver(Solver):
     """The image is a coordinate network's output, ``x = (f_theta(grid) + 1) / 2``, one network per image
     evaluated with :meth:`~neuralfields.Field.forward_batched`; Adam descends on the weights.
@@ -423,10 +294,14 @@ def solve(
     solver: str | Solver | Mapping[str, Any] = "map",
     iterations: int = 1000,
     snapshots: Iterable[int] = (),
-    stop: str | StoppingRule | None = None,
+    stop: str | Mapping[str, Any] | StoppingRule | None = None,
     x0: Tensor | None = None,
     reference: Tensor | None = None,
     record_every: int = 10,
+    callbacks: Iterable[Callable[[StepInfo], bool | None]] = (),
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool | str | os.PathLike[str] = False,
     progress: bool = True,
 ) -> Solution:
     """Restore images from measurements: minimise ``||A x - y||^2 / (2 sigma^2) + lam * E(x)``.
@@ -443,11 +318,18 @@ def solve(
         iterations: the budget.
         snapshots: iterations at which to keep a copy of the iterate (the solve runs at least until the
             last one, even when every image has stopped).
-        stop: early stopping: ``"budget"`` (default), ``"discrepancy"``, ``"holdout"`` or a
+        stop: early stopping: ``"budget"`` (default), ``"discrepancy"``, ``"holdout"``, another rule
+            registered under ``"stopping"`` (by name or ``{"name": ..., "config": {...}}``) or a
             :class:`~neuralfields.inverse.stopping.StoppingRule`.
         x0: starting image for the ``"map"`` solver (default: :func:`initial_guess` of the solver's ``start``).
-        reference: the clean images, to record PSNR curves and per-image PSNR.
-        record_every: iterations between history records.
+        reference: the clean images, to record PSNR curves (``history.val_psnr``) and per-image PSNR.
+        record_every: iterations between PSNR records (with a reference).
+        callbacks: called after each iteration with a :class:`~neuralfields.StepInfo` (``step``: iterations
+            done; ``items["loss"]``: each image's objective); one returning ``True`` stops the solve.
+        checkpoint: write a checkpoint here at the end (and every ``checkpoint_every`` iterations).
+        checkpoint_every: iterations between checkpoints.
+        resume: a checkpoint to resume from, or ``True`` to resume from ``checkpoint`` if it exists (the
+            same settings; the solve continues bit-identically on the CPU).
         progress: show a progress bar (when stderr is a terminal).
 
     Returns:
@@ -456,7 +338,9 @@ def solve(
     Raises:
         ConfigError: ``sigma <= 0``, negative ``lam`` or bad settings.
         InvalidDataError: NaN or infinite measurements.
+        NonFiniteLossError: the objective became NaN or infinite (lower the solver's ``lr``).
         ShapeError: ``y`` does not match the operator (e.g. a mask of another size).
+        CheckpointError: ``resume`` from a checkpoint of other settings.
 
     Example:
         >>> import neuralfields as nf
@@ -476,5 +360,6 @@ def solve(
         raise DTypeError(f"solver must be a name, a Solver or a spec, got {type(solver).__name__}")
     return s(
         y, operator, prior, sigma=sigma, lam=lam, iterations=iterations, snapshots=snapshots, stop=stop,
-        x0=x0, reference=reference, record_every=record_every, progress=progress,
+        x0=x0, reference=reference, record_every=record_every, callbacks=callbacks, checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every, resume=resume, progress=progress,
     )  # fmt: skip

@@ -12,22 +12,36 @@ their iterate while the others go on; the solve ends when all have stopped or th
   estimates the error on values the solver never saw, so it rises once the solver fits the noise; unlike
   the discrepancy principle it needs no trust in ``sigma`` and works without an explicit prior
   (field-reparameterised, deep-image-prior-style solves).
+
+Rules are a registry kind (``"stopping"``): subclass :class:`StoppingRule`, register it with
+``@neuralfields.register("stopping", name)`` and pass its name (or ``{"name": ..., "config": {...}}``) as a
+solver's ``stop=``. A rule with state that changes during a solve returns it from
+:meth:`StoppingRule.state_dict`, so checkpointed solves resume bit-identically.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from .._registry import available, create, get, register
 from ..errors import ConfigError
 
 __all__ = ["StoppingRule", "FixedBudget", "Discrepancy", "HoldoutStop", "stopping_rule", "STOPPING_RULES"]
 
 
 class StoppingRule:
-    """Base class: :meth:`start` once, then :meth:`observe` after every iteration."""
+    """Base class of the rules (registry kind ``"stopping"``): :meth:`start` once, then :meth:`observe`
+    every iteration.
+
+    Subclasses implement :meth:`observe` (and :meth:`start` to hold out measurements or set a level),
+    return their constructor arguments from :attr:`config` (JSON-serialisable: the registry rebuilds the
+    rule from them) and their changing state from :meth:`state_dict`.
+    """
 
     name = "rule"
 
@@ -45,9 +59,10 @@ class StoppingRule:
         return torch.ones_like(y)
 
     def observe(self, iteration: int, residual: Tensor, heldout: Tensor) -> tuple[Tensor, Tensor]:
-        """Decide after ``iteration`` (1-based).
+        """Decide about iterate ``iteration`` (0 is the start).
 
         Args:
+            iteration: the iterate's index (updates made before it).
             residual: per-image squared residual on the used measurements ``(B,)``.
             heldout: per-image squared residual on the held-out measurements ``(B,)`` (zeros if none).
 
@@ -58,14 +73,29 @@ class StoppingRule:
 
     @property
     def config(self) -> dict[str, Any]:
-        """The rule's settings."""
+        """The rule's settings (its constructor arguments)."""
         return {}
+
+    def state_dict(self) -> dict[str, Tensor]:
+        """The state :meth:`observe` changes (tensors), for checkpoints; empty for a stateless rule."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Tensor]) -> None:
+        """Restore what :meth:`state_dict` returned (after :meth:`start`).
+
+        Raises:
+            KeyError: ``state`` lacks a tensor of the rule's state.
+        """
+        missing = sorted(set(self.state_dict()) - set(state))
+        if missing:
+            raise KeyError(f"the {self.name!r} stopping rule's state lacks {missing}")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
         return f"{type(self).__name__}({args})"
 
 
+@register("stopping", "budget")
 class FixedBudget(StoppingRule):
     """Run the whole budget and keep the last iterate."""
 
@@ -76,6 +106,7 @@ class FixedBudget(StoppingRule):
         return true, ~true
 
 
+@register("stopping", "discrepancy")
 class Discrepancy(StoppingRule):
     """Stop at the first iterate with ``||A x - y||^2 <= tau * m * sigma^2``.
 
@@ -105,6 +136,7 @@ class Discrepancy(StoppingRule):
         return torch.ones_like(stop), stop
 
 
+@register("stopping", "holdout")
 class HoldoutStop(StoppingRule):
     """Hold out ``fraction`` of the informative measurements; stop after ``patience`` iterations without
     a new best held-out error, keeping the best iterate.
@@ -154,17 +186,66 @@ class HoldoutStop(StoppingRule):
         self._since = torch.where(better, torch.zeros_like(self._since), self._since + 1)
         return better, self._since >= self.patience
 
+    def state_dict(self) -> dict[str, Tensor]:
+        return {"best": self._best.clone(), "since": self._since.clone()} if hasattr(self, "_best") else {}
 
-STOPPING_RULES = {"budget": FixedBudget, "discrepancy": Discrepancy, "holdout": HoldoutStop}
-"""Rules by name."""
+    def load_state_dict(self, state: Mapping[str, Tensor]) -> None:
+        super().load_state_dict(state)
+        if hasattr(self, "_best"):
+            self._best = state["best"].to(self._best).clone()
+            self._since = state["since"].to(self._since).clone()
 
 
-def stopping_rule(rule: str | StoppingRule | None) -> StoppingRule:
-    """A rule from its name (``"budget"``, ``"discrepancy"``, ``"holdout"``; ``None`` is the budget) or itself."""
+class _Rules(Mapping[str, type]):
+    """The registered rules by name (read-only; plugins' rules included)."""
+
+    def __getitem__(self, name: str) -> type:
+        if name not in available("stopping"):
+            raise KeyError(name)
+        return get("stopping", name)  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(available("stopping"))
+
+    def __len__(self) -> int:
+        return len(available("stopping"))
+
+    def __repr__(self) -> str:
+        return f"STOPPING_RULES({', '.join(self)})"
+
+
+STOPPING_RULES: Mapping[str, type] = _Rules()
+"""The rules by name: a read-only view of the registry kind ``"stopping"``."""
+
+
+def stopping_rule(rule: str | Mapping[str, Any] | StoppingRule | None) -> StoppingRule:
+    """A rule from its registered name (``"budget"``, ``"discrepancy"``, ``"holdout"`` or a plugin's), a spec
+    ``{"name": ..., "config": {...}}``, or itself; ``None`` is the budget.
+
+    Raises:
+        ConfigError: an unknown name (the message lists the registered ones), or not a rule.
+
+    Example:
+        >>> stopping_rule({"name": "discrepancy", "config": {"tau": 1.5}})
+        Discrepancy(tau=1.5)
+    """
     if rule is None:
         return FixedBudget()
     if isinstance(rule, StoppingRule):
         return rule
-    if isinstance(rule, str) and rule in STOPPING_RULES:
-        return STOPPING_RULES[rule]()
-    raise ConfigError(f"unknown stopping rule {rule!r}; use one of {sorted(STOPPING_RULES)} or a StoppingRule")
+    if isinstance(rule, str):
+        name, config = rule, {}
+    elif isinstance(rule, Mapping) and isinstance(rule.get("name"), str):
+        name, config = rule["name"], dict(rule.get("config") or {})
+    else:
+        raise ConfigError(f"a stopping rule is a name, a {{'name', 'config'}} spec or a StoppingRule, got {rule!r}")
+    names = available("stopping")
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"unknown stopping rule {name!r}.{hint} Available: {', '.join(map(repr, names))}, "
+                          f"or a StoppingRule; plugins add more under the registry kind 'stopping'.")  # fmt: skip
+    built = create("stopping", name, **config)
+    if not isinstance(built, StoppingRule):
+        raise ConfigError(f"the stopping rule {name!r} built a {type(built).__name__}, not a StoppingRule")
+    return built

@@ -1,6 +1,7 @@
 """Priors: autoencoder priors, latent moment matching and latent-space coverage."""
 
-from .autoencoder import AutoEncoder, AutoEncoderHistory, train_autoencoder
+from .base import Prior
+from .autoencoder import AutoEncoder
 from .inspection import ProbeResult, ood_probes, probe_report
 from .moments import (
     DEFAULT_WEIGHTS,
@@ -14,9 +15,8 @@ from .moments import (
 from .tv import TotalVariation, total_variation
 
 __all__ = [
+    "Prior",
     "AutoEncoder",
-    "AutoEncoderHistory",
-    "train_autoencoder",
     "MOMENTS",
     "UNIFORM_MOMENTS",
     "DEFAULT_WEIGHTS",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from .._registry import config_repr, register
+from .._registry import register
 from ..errors import ConfigError, DTypeError, ShapeError
+from .base import Prior
 
 __all__ = ["TotalVariation", "total_variation"]
 
@@ -38,8 +37,8 @@ def total_variation(x: Tensor, eps: float = 1e-3, isotropic: bool = True) -> Ten
     return per_pixel.flatten(1).sum(1)
 
 
-@register("prior", "tv")
-class TotalVariation(nn.Module):
+@register("prior", "tv", example={"eps": 0.01})
+class TotalVariation(Prior):
     """The total-variation prior ``E(x) = TV(x) / T`` (see :func:`total_variation`).
 
     It has no parameters: nothing to train, and it is the baseline of the learned priors.
@@ -62,18 +61,6 @@ class TotalVariation(nn.Module):
             raise ConfigError(f"temperature must be > 0, got {temperature!r}")
         self.eps, self.isotropic, self.temperature = float(eps), bool(isotropic), float(temperature)
 
-    @property
-    def config(self) -> dict[str, Any]:
-        """The constructor arguments (JSON-serialisable)."""
-        return {"eps": self.eps, "isotropic": self.isotropic, "temperature": self.temperature}
-
     def energy(self, x: Tensor) -> Tensor:
         """``TV(x) / T`` per image ``(B,)``."""
-        return total_variation(x, self.eps, self.isotropic) / self.temperature
-
-    def forward(self, x: Tensor) -> Tensor:
-        """The same as :meth:`energy`."""
-        return self.energy(x)
-
-    def extra_repr(self) -> str:
-        return config_repr(self)
+        return total_variation(self.check_images(x), self.eps, self.isotropic) / self.temperature

@@ -1,4 +1,5 @@
-"""Fitting: the fit loop, callbacks, history, checkpoints and metrics."""
+"""Training: every trainer (adapters on the one engine, :mod:`neuralfields._loop`), losses and the fast-step
+dispatch, callbacks, history, checkpoints and metrics."""
 
 from .augment import augment_batch, augmentation
 from .callbacks import Callback, Snapshots, StepInfo, StopAtPSNR
@@ -8,7 +9,11 @@ from .fit_many import FitManyResult, fit_many
 from .fit_dataset import DatasetFitResult, DatasetStepInfo, fit_dataset
 from .history import FitResult, History
 from .metrics import mse_to_psnr, psnr, ssim
-from .step import CPU_CHUNK_SIZE, mse_backward
+from .losses import LOSSES, resolve_loss
+from .tensorboard import TensorBoardLogger
+from .step import CPU_CHUNK_SIZE, accumulate_mse_grad, mse_backward, register_mse_step
+from .autoencoder import AutoEncoderFitResult, train_autoencoder
+from .hyper import HyperFitResult, fit_hyper
 
 __all__ = [
     "fit",
@@ -22,6 +27,11 @@ __all__ = [
     "DEFAULTS",
     "lr_at",
     "mse_backward",
+    "accumulate_mse_grad",
+    "register_mse_step",
+    "LOSSES",
+    "TensorBoardLogger",
+    "resolve_loss",
     "CPU_CHUNK_SIZE",
     "FitResult",
     "History",
@@ -35,4 +45,8 @@ __all__ = [
     "psnr",
     "ssim",
     "mse_to_psnr",
+    "fit_hyper",
+    "HyperFitResult",
+    "train_autoencoder",
+    "AutoEncoderFitResult",
 ]

@@ -1,55 +1,18 @@
-"""Callbacks: code that runs after each step of a fit."""
+"""Callbacks: code that runs after each step of a run. The protocol (:class:`Callback`, :class:`StepInfo`) is
+the engine's; these are the ones the library ships."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from torch import Tensor
 
+from .._task import Callback, StepInfo
 from ..errors import ConfigError
-from ..fields.base import Field
 from ..fields.render import render
-from .history import History
 
 __all__ = ["StepInfo", "Callback", "Snapshots", "StopAtPSNR"]
-
-
-@dataclass
-class StepInfo:
-    """What a callback sees after a step.
-
-    Attributes:
-        step: number of updates done so far (1-based).
-        total: the number of steps the fit was asked for.
-        field: the field being fitted (in its current state).
-        loss: this step's training loss.
-        psnr: this step's training PSNR (dB).
-        val_psnr: held-out PSNR if it was evaluated at this step, else ``None``.
-        history: the history so far.
-        shape: the signal's spatial shape, or ``None`` for a (coords, values) fit.
-    """
-
-    step: int
-    total: int
-    field: Field
-    loss: float
-    psnr: float
-    val_psnr: float | None
-    history: History
-    shape: tuple[int, ...] | None
-
-
-class Callback:
-    """Base class of fit callbacks. Any callable ``f(info) -> bool | None`` works as well.
-
-    Return ``True`` from :meth:`__call__` to stop the fit after this step.
-    """
-
-    def __call__(self, info: StepInfo) -> bool | None:
-        """Called after each step; return ``True`` to stop the fit."""
-        return None
 
 
 class Snapshots(Callback):

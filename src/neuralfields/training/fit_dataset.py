@@ -1,8 +1,9 @@
-"""Fit one conditioned field to a set of images (memorise a dataset), with held-out pixels per image."""
+"""Fit one conditioned field to a set of images (memorise a dataset), with held-out pixels per image (an
+adapter on the engine, :mod:`neuralfields._loop`)."""
 
 from __future__ import annotations
 
-import time
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,32 +11,23 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .._history import History
 from .._json import finite
+from .._loop import run
+from .._task import Callback, StepInfo, StepOutput, Task, psnr_of_mse
 from ..conditioning import ConditionedField
-from ..errors import ConfigError, DTypeError, InvalidDataError, ShapeError
+from ..errors import ConfigError, DTypeError, ShapeError
 from ..fields.render import from_unit, render
 from ..grid import RandomBatches, _item_seed, holdout_masks, make_grid
+from ._inputs import DEFAULTS, stack_images
 from .augment import augment_batch
-from .._allocator import keep_freed_memory
-from .._progress import progress_bar
-from .fit import DEFAULTS, _check_loop, _psnr_of_mse, _record, _update, lr_at
-from .history import History
+from .losses import LossFn, loss_setting, resolve_loss
+from .step import mse_backward
 
 __all__ = ["fit_dataset", "DatasetFitResult", "DatasetStepInfo"]
 
-
-@dataclass
-class DatasetStepInfo:
-    """What a :func:`fit_dataset` callback sees after a step (see :class:`~neuralfields.training.StepInfo`)."""
-
-    step: int
-    total: int
-    field: ConditionedField
-    loss: float
-    psnr: float
-    val_psnr: float | None
-    history: History
-    shape: tuple[int, ...]
+DatasetStepInfo = StepInfo
+"""What a :func:`fit_dataset` callback sees: the engine's :class:`~neuralfields.training.StepInfo`."""
 
 
 @dataclass
@@ -51,6 +43,8 @@ class DatasetFitResult:
         item_val_psnr: per-image PSNR on its held-out pixels (empty without a hold-out).
         holdout: the held-out masks ``(N, H, W)`` that were used.
         snapshots: ``{item: {step: image}}`` renders of chosen items at chosen steps.
+        steps: steps done.
+        stopped_early: a callback stopped the fit before ``steps``.
     """
 
     field: ConditionedField
@@ -61,11 +55,13 @@ class DatasetFitResult:
     item_val_psnr: list[float]
     holdout: Tensor
     snapshots: dict[int, dict[int, Tensor]] = field(default_factory=dict)
+    steps: int = 0
+    stopped_early: bool = False
 
     def summary(self) -> dict[str, Any]:
         """Final figures as a JSON-serialisable dict."""
         return finite({
-            "steps": len(self.history),
+            "steps": self.steps,
             "psnr": self.psnr,
             "val_psnr": self.val_psnr,
             "item_psnr": self.item_psnr,
@@ -74,28 +70,94 @@ class DatasetFitResult:
         })  # fmt: skip
 
 
-def _stack(images: Tensor | Sequence[Tensor]) -> Tensor:
-    if isinstance(images, Tensor):
-        stacked = images
-    else:
-        images = list(images)
-        if not images:
-            raise InvalidDataError("the dataset is empty; give at least one image")
-        shapes = {tuple(im.shape) for im in images}
-        if len(shapes) > 1:
-            raise ShapeError(f"all images must have the same shape, got {sorted(shapes)}; resize them first")
-        stacked = torch.stack(list(images))
-    if not stacked.is_floating_point():
-        raise DTypeError(f"images must be floating point in [0, 1], got {stacked.dtype}")
-    if stacked.dim() != 4:
-        raise ShapeError(f"images must be (N, C, H, W) or a list of (C, H, W), got {tuple(stacked.shape)}")
-    if stacked.shape[0] == 0:
-        raise InvalidDataError("the dataset is empty; give at least one image")
-    if not bool(torch.isfinite(stacked).all()):
-        raise InvalidDataError("the images contain NaN or infinite values")
-    if stacked.min() < -1e-6 or stacked.max() > 1 + 1e-6:
-        raise InvalidDataError("image values must be in [0, 1]; divide 8-bit images by 255")
-    return stacked
+class _DatasetTask(Task):
+    """One conditioned field, N images: items per step, training pixels per item, optional augmentation."""
+
+    def __init__(self, field: ConditionedField, data: Tensor, masks_2d: Tensor, seed: int, items_per_step: int | None,
+                 pixels_per_item: int | None, augment: nn.Module | None, loss: LossFn | None) -> None:
+        param = next(field.parameters())
+        device, dtype = param.device, param.dtype
+        n, c, h, w = data.shape
+        self.model, self.shape = field, (h, w)
+        self.data, self.masks_2d, self.seed, self.augment, self.loss = data, masks_2d, seed, augment, loss
+        self.coords = make_grid((h, w), device=device, dtype=dtype).reshape(-1, 2)  # (P, 2)
+        self.values = from_unit(data.to(device, dtype)).reshape(n, c, -1).transpose(1, 2)  # (N, P, C)
+        masks = masks_2d.reshape(n, -1)
+        self.train_idx = torch.stack([(~m).nonzero().squeeze(1) for m in masks]).to(device)  # (N, T), equal T
+        self.val_idx = torch.stack([m.nonzero().squeeze(1) for m in masks]).to(device)  # (N, K)
+        t = self.train_idx.shape[1]
+        self.item_batches = RandomBatches(n, items_per_step or n, seed=seed)
+        self.pixel_batches = RandomBatches(t, pixels_per_item or t, seed=seed + 1)
+        self.all_items = torch.arange(n, device=device)
+
+    def step(self, step: int, lr: float) -> StepOutput:
+        field, c = self.model, self.values.shape[-1]
+        device, dtype = self.coords.device, self.coords.dtype
+        items = self.item_batches.batch(step).to(device)
+        pix = self.train_idx[items][:, self.pixel_batches.batch(step).to(device)]  # (b, p)
+        if self.augment is None:
+            target = torch.gather(self.values[items], 1, pix[..., None].expand(-1, -1, c))
+            features, codes = field.inputs(items, device=device)  # type: ignore[union-attr]
+            if codes is None and self.loss is None:  # coordinates and item channels: the inner field's fast step
+                x = self.coords[pix]
+                x = torch.cat([x, features.to(x)[:, None, :].expand(-1, x.shape[1], -1)], dim=-1)
+                value = mse_backward(field.field, x.reshape(-1, x.shape[-1]), target.reshape(-1, c))  # type: ignore[union-attr]
+                return StepOutput(value, psnr_of_mse(value))
+            pred = field(self.coords[pix], items)  # type: ignore[misc]
+            keep = None
+        else:
+            cpu_items = items.cpu()
+            images_aug, ok = augment_batch(
+                self.augment, self.data[cpu_items].to(device, dtype), self.masks_2d[cpu_items].to(device),
+                _item_seed(self.seed, step),
+            )  # fmt: skip
+            vals = from_unit(images_aug).reshape(len(items), c, -1).transpose(1, 2)
+            target = torch.gather(vals, 1, pix[..., None].expand(-1, -1, c))
+            keep = torch.gather(ok.reshape(len(items), -1), 1, pix)  # (b, p): pixels that may be trained on
+            pred = field(self.coords[pix], items)  # type: ignore[misc]
+        if self.loss is not None:
+            loss = self.loss(pred[keep] if keep is not None else pred.reshape(-1, c),
+                             target[keep] if keep is not None else target.reshape(-1, c))  # fmt: skip
+        elif keep is None:
+            loss = torch.mean((pred - target) ** 2)
+        else:
+            weight = keep.to(dtype)[..., None]
+            loss = torch.sum(weight * (pred - target) ** 2) / (weight.sum().clamp_min(1.0) * c)
+        loss.backward()
+        value = float(loss.detach())
+        return StepOutput(value, psnr_of_mse(value) if self.loss is None else None)
+
+    def evaluate(self) -> dict[str, float]:
+        if not self.val_idx.shape[1]:
+            return {}
+        return {"psnr": psnr_of_mse(float(self.item_mse(self.val_idx).mean()))}
+
+    @torch.no_grad()
+    def item_mse(self, idx: Tensor, chunk: int = 64) -> Tensor:
+        """Per-item mean squared error ``(N,)`` over the pixels ``idx (N, K)``."""
+        out = []
+        c = self.values.shape[-1]
+        for s in range(0, self.all_items.shape[0], chunk):
+            it = self.all_items[s : s + chunk]
+            pix = idx[it]
+            pred = self.model(self.coords[pix], it)  # type: ignore[misc]
+            target = torch.gather(self.values[it], 1, pix[..., None].expand(-1, -1, c))
+            out.append(((pred - target).double() ** 2).mean(dim=(1, 2)))
+        return torch.cat(out)
+
+
+class _ItemSnapshots(Callback):
+    """Render chosen items at chosen steps (``snapshots[item][step]``)."""
+
+    def __init__(self, items: Sequence[int], steps: Sequence[int], shape: tuple[int, ...]) -> None:
+        self.items, self.steps, self.shape = list(items), set(steps), shape
+        self.snapshots: dict[int, dict[int, Tensor]] = {i: {} for i in self.items}
+
+    def __call__(self, info: StepInfo) -> None:
+        if info.step in self.steps:
+            with torch.no_grad():
+                for i in self.items:
+                    self.snapshots[i][info.step] = render(info.model.item(i), self.shape).cpu()
 
 
 def fit_dataset(
@@ -113,7 +175,12 @@ def fit_dataset(
     snapshot_steps: Sequence[int] = (),
     snapshot_shape: Sequence[int] | None = None,
     augment: nn.Module | None = None,
-    callbacks: Iterable[Callable[[DatasetStepInfo], bool | None]] = (),
+    loss: str | LossFn = "mse",
+    schedule: str | None = None,
+    callbacks: Iterable[Callable[[StepInfo], bool | None]] = (),
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool | str | os.PathLike[str] = False,
     progress: bool = True,
 ) -> DatasetFitResult:
     """Train one conditioned field on N images; item ``i`` is image ``i``.
@@ -139,7 +206,19 @@ def fit_dataset(
             ``neuralfields.training.augmentation((H, W))`` (kornia flips, rotations, crops, colour
             jitter); pixels that come from held-out pixels or from outside the image are not trained
             on (see :func:`~neuralfields.training.augment_batch`).
-        callbacks: called after each step with a :class:`DatasetStepInfo`; ``True`` stops the fit.
+        loss: ``"mse"`` (default), another name of :data:`~neuralfields.training.LOSSES` or a callable
+            ``(pred (M, C), target (M, C)) -> scalar`` (autograd); see :func:`~neuralfields.fit`.
+        schedule: ``"cosine"`` (default) or ``"constant"`` learning rate.
+        callbacks: called after each step with a :class:`~neuralfields.training.StepInfo`; ``True`` stops
+            the fit.
+        checkpoint, checkpoint_every, resume: as in :func:`~neuralfields.fit` (bit-identical resume on the
+            CPU; the snapshots of ``snapshot_steps`` before a resume are not kept).
+
+    Note:
+        Without augmentation, and when the conditioning feeds the field only extra input channels (an
+        index, a binary code, concatenated latent codes), each step is the inner field's fast step
+        (:func:`~neuralfields.training.mse_backward`); FiLM / shift modulations and augmentation train
+        through autograd.
         progress: progress bar (only when stderr is a terminal).
 
     Example:
@@ -153,7 +232,7 @@ def fit_dataset(
     """
     if not isinstance(field, ConditionedField):
         raise DTypeError(f"fit_dataset needs a ConditionedField, got {type(field).__name__}")
-    data = _stack(images)
+    data = stack_images(images)
     n, c, h, w = data.shape
     if n > field.num_items:
         raise ConfigError(f"the dataset has {n} images but the field's conditioning supports {field.num_items} items")
@@ -163,96 +242,29 @@ def fit_dataset(
             f"got in_features={field.in_features}, out_features={field.out_features}"
         )
     lr = DEFAULTS["lr"] if lr is None else lr
-    _check_loop(steps, lr, eval_every)
-
-    param = next(field.parameters())
-    device, dtype = param.device, param.dtype
-    coords = make_grid((h, w), device=device, dtype=dtype).reshape(-1, 2)  # (P, 2)
-    values = from_unit(data.to(device, dtype)).reshape(n, c, -1).transpose(1, 2)  # (N, P, C)
+    schedule = DEFAULTS["schedule"] if schedule is None else schedule
     masks_2d = holdout_masks(n, (h, w), holdout, seed=seed)
-    masks = masks_2d.reshape(n, -1)
-    train_idx = torch.stack([(~m).nonzero().squeeze(1) for m in masks]).to(device)  # (N, T), equal T
-    val_idx = torch.stack([m.nonzero().squeeze(1) for m in masks]).to(device)  # (N, K)
-    t = train_idx.shape[1]
-    item_batches = RandomBatches(n, items_per_step or n, seed=seed)
-    pixel_batches = RandomBatches(t, pixels_per_item or t, seed=seed + 1)
-    all_items = torch.arange(n, device=device)
-
-    keep_freed_memory()  # no page faults on fresh memory every step (see neuralfields._allocator)
-    optimizer = torch.optim.Adam(field.parameters(), lr=lr)
-    history = History()
-    snapshots: dict[int, dict[int, Tensor]] = {i: {} for i in snapshot_items}
-    snap_shape = tuple(snapshot_shape) if snapshot_shape is not None else (h, w)
-    bar = progress_bar(progress, steps, "fit_dataset")
-    try:
-        for step in range(steps):
-            t0 = time.perf_counter()
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, steps, lr, "cosine", DEFAULTS["min_lr_ratio"])
-            items = item_batches.batch(step).to(device)
-            pix = train_idx[items][:, pixel_batches.batch(step).to(device)]  # (b, p)
-            pred = field(coords[pix], items)
-            if augment is None:
-                target = torch.gather(values[items], 1, pix[..., None].expand(-1, -1, c))
-                loss = torch.mean((pred - target) ** 2)
-            else:
-                cpu_items = items.cpu()
-                images_aug, ok = augment_batch(
-                    augment, data[cpu_items].to(device, dtype), masks_2d[cpu_items].to(device), _item_seed(seed, step)
-                )
-                vals = from_unit(images_aug).reshape(len(items), c, -1).transpose(1, 2)
-                target = torch.gather(vals, 1, pix[..., None].expand(-1, -1, c))
-                weight = torch.gather(ok.reshape(len(items), -1), 1, pix).to(dtype)[..., None]
-                loss = torch.sum(weight * (pred - target) ** 2) / (weight.sum().clamp_min(1.0) * c)
-            loss_value = _update(optimizer, loss, step, lr)
-            done = step + 1
-            _record(history, done, loss_value, time.perf_counter() - t0)
-            val = None
-            if val_idx.shape[1] and (done % eval_every == 0 or done == steps):
-                val = _psnr_of_mse(_item_mse(field, coords, values, val_idx, all_items).mean().item())
-                history.val_step.append(done)
-                history.val_psnr.append(val)
-            if done in snapshot_steps:
-                for i in snapshot_items:
-                    snapshots[i][done] = _render_item(field, i, snap_shape)
-            if bar is not None:
-                bar.update(1)
-            info = DatasetStepInfo(done, steps, field, loss_value, history.psnr[-1], val, history, (h, w))
-            if any([bool(cb(info)) for cb in callbacks]):
-                break
-    finally:
-        if bar is not None:
-            bar.close()
-
-    train_mse = _item_mse(field, coords, values, train_idx, all_items)
-    val_mse = _item_mse(field, coords, values, val_idx, all_items) if val_idx.shape[1] else None
+    task = _DatasetTask(field, data, masks_2d, seed, items_per_step, pixels_per_item, augment, resolve_loss(loss))
+    snaps = _ItemSnapshots(snapshot_items, snapshot_steps, tuple(snapshot_shape) if snapshot_shape is not None else (h, w))
+    settings = {"items_per_step": items_per_step, "pixels_per_item": pixels_per_item, "holdout": holdout,
+                "seed": seed, "num_items": n, "augment": augment is not None}  # fmt: skip
+    settings.update(loss_setting(loss))
+    result = run(
+        task, steps=steps, lr=lr, schedule=schedule, min_lr_ratio=DEFAULTS["min_lr_ratio"], eval_every=eval_every,
+        callbacks=[snaps, *callbacks], checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+        settings=settings, progress=progress, desc="fit_dataset",
+    )  # fmt: skip
+    train_mse = task.item_mse(task.train_idx)
+    val_mse = task.item_mse(task.val_idx) if task.val_idx.shape[1] else None
     return DatasetFitResult(
         field=field,
-        history=history,
-        psnr=_psnr_of_mse(float(train_mse.mean())),
-        val_psnr=_psnr_of_mse(float(val_mse.mean())) if val_mse is not None else None,
-        item_psnr=[_psnr_of_mse(float(m)) for m in train_mse],
-        item_val_psnr=[_psnr_of_mse(float(m)) for m in val_mse] if val_mse is not None else [],
-        holdout=masks.reshape(n, h, w),
-        snapshots=snapshots,
+        history=result.history,
+        psnr=psnr_of_mse(float(train_mse.mean())),
+        val_psnr=psnr_of_mse(float(val_mse.mean())) if val_mse is not None else None,
+        item_psnr=[psnr_of_mse(float(m)) for m in train_mse],
+        item_val_psnr=[psnr_of_mse(float(m)) for m in val_mse] if val_mse is not None else [],
+        holdout=masks_2d.reshape(n, h, w),
+        snapshots=snaps.snapshots,
+        steps=result.steps,
+        stopped_early=result.stopped_early,
     )
-
-
-@torch.no_grad()
-def _item_mse(field: ConditionedField, coords: Tensor, values: Tensor, idx: Tensor, items: Tensor, chunk: int = 64) -> Tensor:
-    """Per-item mean squared error ``(N,)`` over the pixels ``idx (N, K)``."""
-    out = []
-    c = values.shape[-1]
-    for s in range(0, items.shape[0], chunk):
-        it = items[s : s + chunk]
-        pix = idx[it]
-        pred = field(coords[pix], it)
-        target = torch.gather(values[it], 1, pix[..., None].expand(-1, -1, c))
-        out.append(((pred - target).double() ** 2).mean(dim=(1, 2)))
-    return torch.cat(out)
-
-
-@torch.no_grad()
-def _render_item(field: ConditionedField, item: int, shape: tuple[int, ...]) -> Tensor:
-    return render(field.item(item), shape).cpu()
-

@@ -1,24 +1,28 @@
-"""Fit many independent fields at once: one parameter set per signal, one batched computation."""
+"""Fit many independent fields at once: one parameter set per signal, one batched computation (an adapter on
+the engine, :mod:`neuralfields._loop`)."""
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from .._allocator import keep_freed_memory
-from .._progress import progress_bar
-from ..errors import DTypeError, InvalidDataError, ShapeError
+from .._history import History
+from .._loop import run
+from .._task import StepInfo, StepOutput, Task, psnr_of_mse
+from ..errors import DTypeError
 from ..fields.base import Field
 from ..grid import RandomBatches
-from .fit import _check_loop, _prepare, _psnr_of_mse, _recipe, _record, lr_at
-from .history import History
+from ._inputs import recipe, stack_signals
+from .losses import LossFn, loss_setting, resolve_loss
+from .step import accumulate_mse_grad
 
 __all__ = ["fit_many", "FitManyResult"]
+
+_EVAL_CHUNK = 65536
 
 
 @dataclass
@@ -28,20 +32,28 @@ class FitManyResult:
     Attributes:
         template: the field whose architecture (and initial weights) every member shares.
         params: the fitted parameters, name -> ``(B, *shape)``.
-        histories: one :class:`~neuralfields.History` per signal (its ``time`` is each member's share
-            of the step: the step's wall time divided by ``B``).
+        history: the whole run's :class:`~neuralfields.History`: ``loss`` / ``psnr`` of the mean over the
+            members, and per member in ``history.items["loss"]`` / ``history.items["psnr"]``.
         psnr: per signal, the PSNR on all its samples after the last step ([0, 1] scale).
         steps: steps done.
+        stopped_early: a callback stopped the fit before ``steps``.
     """
 
     template: Field
     params: dict[str, Tensor]
-    histories: list[History]
+    history: History
     psnr: list[float]
     steps: int
+    stopped_early: bool = False
 
     def __len__(self) -> int:
-        return len(self.histories)
+        return len(self.psnr)
+
+    @property
+    def histories(self) -> list[History]:
+        """One :class:`~neuralfields.History` per member (its ``time`` is the member's share of the step:
+        the step's wall time divided by ``B``)."""
+        return [self.history.item(i) for i in range(len(self))]
 
     def field(self, index: int) -> Field:
         """Member ``index`` as an ordinary field (a copy), to render, save or fine-tune."""
@@ -54,29 +66,55 @@ class FitManyResult:
         return [self.field(i) for i in range(len(self))]
 
 
-def _stack(field: Field, signals: Tensor | Sequence[Tensor]) -> tuple[Tensor, Tensor]:
-    """Shared coordinates ``(N, d)`` and targets ``(B, N, C)`` on the field's scale."""
-    if isinstance(signals, Tensor):
-        if not signals.is_floating_point():
-            raise DTypeError(f"signals must be floating point in [0, 1], got {signals.dtype}")
-        if signals.dim() < 3:
-            raise ShapeError(f"signals must be (B, C, *spatial), e.g. images (B, C, H, W), got {tuple(signals.shape)}")
-        items = list(signals)
-    else:
-        items = list(signals)
-    if not items:
-        raise InvalidDataError("no signals to fit")
-    shapes = {tuple(s.shape) for s in items if isinstance(s, Tensor)}
-    if len(shapes) != 1 or len(items) != sum(isinstance(s, Tensor) for s in items):
-        raise ShapeError(f"fit_many needs signals of one shape (C, *spatial), got shapes {sorted(shapes)}")
-    coords = None
-    targets = []
-    for s in items:
-        c, t, _ = _prepare(field, s)
-        coords = c if coords is None else coords
-        targets.append(t)
-    assert coords is not None
-    return coords, torch.stack(targets)
+class _ManyTask(Task):
+    """``B`` fields as one batched parameter dict; every member sees the same coordinates."""
+
+    def __init__(self, field: Field, params: dict[str, Tensor], coords: Tensor, targets: Tensor,
+                 sampler: RandomBatches | None, loss: LossFn | None) -> None:
+        self.model, self.params, self.loss = field, params, loss
+        self.coords, self.targets, self.sampler = coords, targets, sampler
+
+    def parameters(self) -> list[Tensor]:
+        return list(self.params.values())
+
+    def step(self, step: int, lr: float) -> StepOutput:
+        if self.sampler is None:
+            x, y = self.coords, self.targets
+        else:
+            idx = self.sampler.batch(step).to(self.coords.device)
+            x, y = self.coords[idx], self.targets[:, idx]
+        b, per = y.shape[0], float(y[0].numel())
+        xs = x.unsqueeze(0).expand(b, -1, -1)
+        if self.loss is None:  # the family's fast step, every member at once
+            losses = (accumulate_mse_grad(self.model, xs, y, per, params=self.params) / per).tolist()  # type: ignore[arg-type]
+        else:
+            pred = self.model.forward_batched(self.params, xs)  # type: ignore[union-attr]
+            each = torch.stack([self.loss(pred[i], y[i]) for i in range(b)])
+            each.sum().backward()
+            losses = each.detach().tolist()
+            mean = sum(losses) / b
+            return StepOutput(mean, items={"loss": losses})
+        mean = sum(losses) / b
+        return StepOutput(mean, psnr_of_mse(mean), items={"loss": losses, "psnr": [psnr_of_mse(v) for v in losses]})
+
+    def state_dict(self) -> dict[str, Tensor]:
+        return {**self.model.state_dict(), **{f"task/params/{k}": v for k, v in self.params.items()}}  # type: ignore[union-attr]
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        with torch.no_grad():
+            for name, p in self.params.items():
+                p.copy_(state[f"task/params/{name}"])
+
+    @torch.no_grad()
+    def final_mse(self) -> Tensor:
+        """Per-member mean squared error ``(B,)`` on all samples."""
+        b, n = self.targets.shape[0], self.coords.shape[0]
+        total = []
+        for s in range(0, n, _EVAL_CHUNK):
+            xs = self.coords[s : s + _EVAL_CHUNK].unsqueeze(0).expand(b, -1, -1)
+            d = self.model.forward_batched(self.params, xs) - self.targets[:, s : s + _EVAL_CHUNK]  # type: ignore[union-attr]
+            total.append((d.double() ** 2).sum((1, 2)))
+        return torch.stack(total).sum(0) / (n * self.targets.shape[2])
 
 
 def fit_many(
@@ -88,7 +126,12 @@ def fit_many(
     batch_size: int | None | str = "default",
     schedule: str | None = None,
     min_lr_ratio: float | None = None,
+    loss: str | LossFn = "mse",
     seed: int = 0,
+    callbacks: Iterable[Callable[[StepInfo], bool | None]] = (),
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool | str | os.PathLike[str] = False,
     progress: bool = True,
 ) -> FitManyResult:
     """Fit ``B`` independent copies of ``field``, one per signal, in one batched computation.
@@ -98,13 +141,18 @@ def fit_many(
     ``fit(copy.deepcopy(field), signals[i], seed=seed)`` would (to rounding): Adam works element by
     element and the loss is the sum of the per-signal mean squared errors. The batched evaluation is
     :meth:`~neuralfields.Field.forward_batched` (for a :class:`~neuralfields.Siren` on the CPU, the
-    hand-written step of :meth:`~neuralfields.Field.accumulate_mse_grad`): per-call overhead is paid
+    hand-written step of :func:`~neuralfields.training.accumulate_mse_grad`): per-call overhead is paid
     once for all ``B``.
 
     Args:
         field: the template (left unchanged).
         signals: ``(B, C, *spatial)`` in [0, 1], or a sequence of same-shape signals.
-        steps, lr, batch_size, schedule, min_lr_ratio, seed: as in :func:`~neuralfields.fit`.
+        steps, lr, batch_size, schedule, min_lr_ratio, loss, seed: as in :func:`~neuralfields.fit` (a
+            custom ``loss`` is applied to each member and the sum is minimised, with autograd).
+        callbacks: called after each step with a :class:`~neuralfields.training.StepInfo` (its ``items``
+            hold each member's ``loss`` and ``psnr``); one returning ``True`` stops the fit.
+        checkpoint, checkpoint_every, resume: as in :func:`~neuralfields.fit` (bit-identical resume on
+            the CPU).
         progress: show a progress bar (only when stderr is a terminal).
 
     Returns:
@@ -119,49 +167,19 @@ def fit_many(
     """
     if not isinstance(field, Field):
         raise DTypeError(f"fit_many needs a neuralfields Field, got {type(field).__name__}")
-    lr, batch_size, schedule, min_lr_ratio = _recipe(lr, batch_size, schedule, min_lr_ratio)
-    _check_loop(steps, lr, 1)
+    lr, batch_size, schedule, min_lr_ratio = recipe(lr, batch_size, schedule, min_lr_ratio)
     param = next(field.parameters())
-    coords, targets = _stack(field, signals)
+    coords, targets = stack_signals(field, signals)
     coords, targets = coords.to(param.device, param.dtype), targets.to(param.device, param.dtype)
     b, n = targets.shape[0], coords.shape[0]
-    full_batch = batch_size is None or batch_size >= n
-    sampler = None if full_batch else RandomBatches(n, batch_size, seed=seed)
-    params = field.batch_parameters(b)
-    keep_freed_memory()  # no page faults on fresh memory every step (see neuralfields._allocator)
-    optimizer = torch.optim.Adam(params.values(), lr=lr)
-    histories = [History() for _ in range(b)]
-    bar = progress_bar(progress, steps, f"fit_many ({b})")
-    try:
-        for step in range(steps):
-            t0 = time.perf_counter()
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, steps, lr, schedule, min_lr_ratio)
-            if full_batch:
-                x, y = coords, targets
-            else:
-                idx = sampler.batch(step).to(param.device)  # type: ignore[union-attr]
-                x, y = coords[idx], targets[:, idx]
-            optimizer.zero_grad(set_to_none=True)
-            xs = x.unsqueeze(0).expand(b, -1, -1)
-            per_item = field.accumulate_mse_grad(xs, y, float(y[0].numel()), params=params) / y[0].numel()
-            optimizer.step()
-            losses = per_item.tolist()
-            if not all(math.isfinite(v) for v in losses):
-                raise InvalidDataError(f"a loss became non-finite at step {step + 1}; lower the learning rate (lr={lr})")
-            elapsed = (time.perf_counter() - t0) / b
-            for h, v in zip(histories, losses):
-                _record(h, step + 1, v, elapsed)
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    with torch.no_grad():
-        final = []
-        for s in range(0, n, 65536):
-            xs = coords[s : s + 65536].unsqueeze(0).expand(b, -1, -1)
-            final.append(((field.forward_batched(params, xs) - targets[:, s : s + 65536]).double() ** 2).sum((1, 2)))
-        mse = torch.stack(final).sum(0) / (n * targets.shape[2])
-    detached = {k: v.detach() for k, v in params.items()}
-    return FitManyResult(field, detached, histories, [_psnr_of_mse(float(m)) for m in mse], steps)
+    sampler = None if batch_size is None or batch_size >= n else RandomBatches(n, batch_size, seed=seed)
+    task = _ManyTask(field, field.batch_parameters(b), coords, targets, sampler, resolve_loss(loss))
+    result = run(
+        task, steps=steps, lr=lr, schedule=schedule, min_lr_ratio=min_lr_ratio, callbacks=callbacks,
+        checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+        settings={"batch_size": batch_size, "seed": seed, "num_signals": b, "num_samples": n, **loss_setting(loss)},
+        progress=progress, desc=f"fit_many ({b})",
+    )  # fmt: skip
+    psnr = [psnr_of_mse(float(m)) for m in task.final_mse()]
+    detached = {k: v.detach() for k, v in task.params.items()}
+    return FitManyResult(field, detached, result.history, psnr, result.steps, result.stopped_early)

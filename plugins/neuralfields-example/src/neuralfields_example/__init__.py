@@ -13,7 +13,9 @@ import neuralfields as nf
 __all__ = ["FourierFeatureField"]
 
 
-@nf.register("field", "example-fourier")
+# `example=` is a small configuration that builds a fast instance: the contract suites of
+# neuralfields.testing (tests/test_contracts.py) and the docs use it.
+@nf.register("field", "example-fourier", example={"num_frequencies": 8, "hidden_features": 16, "hidden_layers": 1})
 class FourierFeatureField(nf.Field):
     """Random Fourier features ``[sin(2 pi B x), cos(2 pi B x)]`` followed by a ReLU MLP.
 

@@ -1,0 +1,61 @@
+"""Argument types and shared arguments of the ``neuralfields`` command."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["size", "pixels", "csv", "listing", "add_image_set_arguments"]
+
+
+def size(text: str) -> tuple[int, int]:
+    """``"256"`` or ``"256x384"`` -> ``(H, W)``."""
+    parts = text.lower().split("x")
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or HxW (e.g. 256 or 1024x768), got {text!r}") from None
+    if len(dims) == 1:
+        dims = dims * 2
+    if len(dims) != 2 or min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"expected N or HxW with positive sizes, got {text!r}")
+    return dims  # type: ignore[return-value]
+
+
+def pixels(text: str) -> int | None:
+    """A positive batch size, or ``"full"`` (``None``)."""
+    if text == "full":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive int or 'full', got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int or 'full', got {text!r}")
+    return value
+
+
+def csv(text: str, kind: type, option: str) -> tuple[Any, ...]:
+    """``"a,b,c"`` -> a tuple of ``kind`` values (empty items skipped); a ConfigError naming ``option``."""
+    try:
+        return tuple(kind(item.strip()) for item in text.split(",") if item.strip())
+    except ValueError:
+        raise ConfigError(f"{option} must be comma-separated {kind.__name__} values, got {text!r}") from None
+
+
+def listing(names: Iterable[str]) -> str:
+    """Names for a help text: ``a | b | c``."""
+    return " | ".join(names)
+
+
+def add_image_set_arguments(p: argparse.ArgumentParser, default_size: int, n_help: str, size_note: str = "") -> None:
+    """The image-set arguments of train-prior, restore and hyper-train."""
+    p.add_argument("data", metavar="DATA", nargs="?", default="digits", help="a folder of images, or digits | crops | shapes (default: digits)")
+    p.add_argument("--out", required=True, type=Path, help="report folder (created)")
+    p.add_argument("--n", type=int, default=None, help=n_help)
+    p.add_argument("--size", type=int, default=default_size, help=f"image size{size_note} (default: {default_size})")
+    p.add_argument("--seed", type=int, default=0, help="random seed")

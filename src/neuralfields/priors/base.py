@@ -1,0 +1,81 @@
+"""The :class:`Prior` base class (registry kind ``"prior"``): an energy per image, low where images are
+plausible, which the inverse-problem solvers add to their data term."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor, nn
+
+from .._config import Configurable
+from .._registry import config_repr
+from ..errors import DTypeError, ShapeError
+
+__all__ = ["Prior"]
+
+
+class Prior(Configurable, nn.Module):
+    """An image prior: :meth:`energy` maps images ``(B, C, H, W)`` in [0, 1] to one energy per image ``(B,)``.
+
+    Subclasses implement :meth:`energy` (differentiable in the images) and register with
+    ``@neuralfields.register("prior", name)``; their :attr:`config` is captured from the constructor's
+    arguments. A prior that only takes one image size or channel count sets :attr:`image_size` /
+    :attr:`channels` (both ``None``, the default, mean any), which :meth:`check_images` enforces.
+    ``forward`` is the energy unless a subclass gives it another meaning (an autoencoder prior
+    reconstructs); solvers always call :meth:`energy`.
+
+    Attributes:
+        image_size: the ``(H, W)`` the prior needs, or ``None`` for any.
+        channels: the channel count it needs, or ``None`` for any.
+
+    Example:
+        >>> import torch
+        >>> class Brightness(Prior):
+        ...     def __init__(self, weight: float = 1.0):
+        ...         super().__init__()
+        ...         self.weight = weight
+        ...     def energy(self, x):
+        ...         return self.weight * self.check_images(x).mean((1, 2, 3))
+        >>> p = Brightness(2.0)
+        >>> p.energy(torch.ones(3, 1, 4, 4)), p.config
+        (tensor([2., 2., 2.]), {'weight': 2.0})
+    """
+
+    image_size: tuple[int, int] | None = None
+    channels: int | None = None
+
+    def energy(self, x: Tensor) -> Tensor:
+        """Energy per image: ``(B, C, H, W) -> (B,)``, differentiable in ``x``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement energy(x) -> (B,)")
+
+    def forward(self, x: Tensor) -> Tensor:
+        """The same as :meth:`energy`."""
+        return self.energy(x)
+
+    def check_images(self, x: Any, what: str = "images") -> Tensor:
+        """Raise a clear error unless ``x`` is a floating-point batch ``(B, C, H, W)`` this prior takes.
+
+        Returns:
+            ``x``.
+
+        Raises:
+            DTypeError: not a floating-point tensor.
+            ShapeError: not 4-D, or not the :attr:`channels` / :attr:`image_size` the prior needs.
+        """
+        if not isinstance(x, Tensor) or not x.is_floating_point():
+            raise DTypeError(
+                f"{what} must be a floating-point tensor (B, C, H, W), got {getattr(x, 'dtype', type(x).__name__)}; "
+                f"convert 8-bit images with x.float() / 255"
+            )
+        if x.dim() != 4:
+            hint = f"; add a batch dimension with {what}[None]" if x.dim() == 3 else ""
+            raise ShapeError(f"{what} must have shape (B, C, H, W), got {tuple(x.shape)}{hint}")
+        c = self.channels
+        size = tuple(self.image_size) if self.image_size is not None else None
+        if (c is not None and x.shape[1] != c) or (size is not None and tuple(x.shape[-2:]) != size):
+            want = f"(B, {c if c is not None else 'C'}, {size[0] if size else 'H'}, {size[1] if size else 'W'})"
+            raise ShapeError(f"{type(self).__name__} takes {what} {want}, got {tuple(x.shape)}")
+        return x
+
+    def extra_repr(self) -> str:
+        return config_repr(self)
