@@ -13,22 +13,28 @@ from neuralfields.testing import ContractFailure
 
 from .helpers import example_config
 
-# Built-ins whose owners are still moving them onto their kind's base class: a failure of these checks
-# skips (with the reason) instead of failing; once they pass, the entry can go.
-# e.g. ("prior", "autoencoder", "base"): "AutoEncoder is moving onto neuralfields.priors.Prior".
-PENDING: dict[tuple[str, str, str], str] = {}
-
 CASES = [(k, n, c) for k in nf.KINDS for n in nf.available(k) for c in nft.contract_checks(k)]
 
 
 @pytest.mark.parametrize(("kind", "name", "check"), CASES, ids=[f"{k}:{n}:{c}" for k, n, c in CASES])
 def test_registered_implementation_meets_its_contract(kind, name, check, one_thread):
-    try:
-        nft.check_registered(kind, name, config=example_config(kind, name), only=[check])
-    except ContractFailure as failure:
-        if (kind, name, check) in PENDING:
-            pytest.skip(f"{PENDING[(kind, name, check)]}: {failure}")
-        raise
+    nft.check_registered(kind, name, config=example_config(kind, name), only=[check])
+
+
+SEEDED = [(k, n) for k in nf.KINDS for n in nf.available(k) if "seed" in example_config(k, n)]
+
+
+@pytest.mark.parametrize(("kind", "name"), SEEDED, ids=[f"{k}:{n}" for k, n in SEEDED])
+def test_seeded_construction_leaves_the_global_rng_alone(kind, name):
+    """A model built with a seed draws nothing from torch's global RNG, and the same seed gives the same model."""
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    first = nf.create(kind, name, **example_config(kind, name))
+    assert torch.equal(torch.get_rng_state(), state), f"{kind} {name!r} drew from the global RNG"
+    torch.manual_seed(321)
+    second = nf.create(kind, name, **example_config(kind, name))
+    for (key, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+        assert torch.equal(a, b), f"{kind} {name!r}: {key} differs between two builds with one seed"
 
 
 def test_every_kind_has_a_suite_and_a_base_class():

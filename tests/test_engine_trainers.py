@@ -109,8 +109,8 @@ class SolveCase:
 
     def run(self, holder, **kw):
         solver = FieldSolver({"hidden_features": 8, "hidden_layers": 1}, lr=5e-2)
-        args = dict(sigma=0.2, iterations=STEPS, stop=HoldoutStop(fraction=0.25, patience=3), snapshots=(2, 6),
-                    record_every=3, reference=self.clean, progress=False)  # fmt: skip
+        args = dict(sigma=0.2, steps=STEPS, stop=HoldoutStop(fraction=0.25, patience=3), snapshots=(2, 6),
+                    eval_every=3, reference=self.clean, progress=False)  # fmt: skip
         sol = solve(self.y, Denoise(), None, solver=solver, **{**args, **kw})
         holder["sol"] = sol
         return sol
@@ -189,7 +189,7 @@ def test_resume_with_other_settings_is_refused(case, tmp_path):
     with pytest.raises(CheckpointError, match="settings differ"):
         case.run(case.make(), resume=path, **case.other_settings())
     with pytest.raises(CheckpointError, match="steps"):
-        case.run(case.make(), resume=path, **({"iterations": 9} if case.name == "solve" else {"steps": 9}))
+        case.run(case.make(), resume=path, **({"steps": 9}))
 
 
 def test_progress_bar_on_a_terminal(case, monkeypatch, capsys):
@@ -218,7 +218,7 @@ def test_non_finite_objective_names_the_step(shapes):
     y = Denoise().measure(clean, sigma=0.1, seed=0)
     # an enormous step size: the first update throws the pixels to 1e30, their squared error overflows
     with pytest.raises(NonFiniteLossError, match="step 2") as err:
-        solve(y, "denoise", None, sigma=0.1, solver=MAPSolver(lr=1e30), iterations=10, progress=False)
+        solve(y, "denoise", None, sigma=0.1, solver=MAPSolver(lr=1e30), steps=10, progress=False)
     assert err.value.step == 2
 
     class NaNAfter:
@@ -232,5 +232,5 @@ def test_non_finite_objective_names_the_step(shapes):
             return e * math.nan if self.calls == 3 else e
 
     with pytest.raises(NonFiniteLossError) as err:
-        solve(y, "denoise", NaNAfter(), sigma=0.1, iterations=10, progress=False)
+        solve(y, "denoise", NaNAfter(), sigma=0.1, steps=10, progress=False)
     assert err.value.step == 3

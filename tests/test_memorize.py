@@ -65,3 +65,16 @@ def test_load_dataset():
     assert nf.data.load_dataset("shapes", n=3, size=(8, 12), channels=3).shape == (3, 3, 8, 12)
     with pytest.raises(UnknownNameError, match="Did you mean 'digits'"):
         nf.data.load_dataset("digit")
+
+
+def test_memorize_neither_reads_nor_changes_the_global_rng(tmp_path):
+    images = nf.data.load_dataset("shapes", n=3, size=8)
+    losses = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        state = torch.get_rng_state()
+        cfg = MemorizeConfig(steps=5, conditioning="latent", latent_mode="film", latent_dim=4, factor=1, pairs=1)
+        m = memorize(images, tmp_path / str(global_seed), cfg, progress=False)
+        assert torch.equal(torch.get_rng_state(), state)
+        losses.append(m["history"]["loss"])
+    assert losses[0] == losses[1]

@@ -51,7 +51,7 @@ def test_tv_prior():
 @pytest.mark.parametrize("solver", ["map", "field"])
 def test_tiny_denoising_improves_psnr(shapes, solver):
     y = Denoise().measure(shapes, sigma=0.2, seed=0)
-    kwargs = dict(sigma=0.2, iterations=300, reference=shapes, progress=False)
+    kwargs = dict(sigma=0.2, steps=300, reference=shapes, progress=False)
     if solver == "map":
         sol = solve(y, "denoise", "tv", lam=0.5, **kwargs)
     else:
@@ -70,7 +70,7 @@ def test_tiny_denoising_improves_psnr(shapes, solver):
 def test_tiny_inpainting_improves_psnr(shapes):
     op = Mask((16, 16), kind="quarter")
     y = op.measure(shapes, sigma=0.02, seed=0)
-    sol = solve(y, op, "tv", sigma=0.02, lam=0.05, iterations=300, reference=shapes, progress=False)
+    sol = solve(y, op, "tv", sigma=0.02, lam=0.05, steps=300, reference=shapes, progress=False)
     assert _psnr(sol.x, shapes) > _psnr(y, shapes) + 1.0
 
 
@@ -81,10 +81,10 @@ def test_autoencoder_prior_restores(tmp_path):
     ae.zero_grad(set_to_none=True)
     clean = digits[256:]
     y = Denoise().measure(clean, sigma=0.5, seed=0)
-    sol = solve(y, Denoise(), ae, sigma=0.5, lam=10.0, iterations=300, reference=clean, progress=False)
+    sol = solve(y, Denoise(), ae, sigma=0.5, lam=10.0, steps=300, reference=clean, progress=False)
     assert _psnr(sol.x, clean) > _psnr(y.clamp(0, 1), clean) + 1.0
     from_file = solve(y, Denoise(), nf.save(ae, tmp_path / "ae.safetensors"), sigma=0.5, lam=10.0,
-                      iterations=300, reference=clean, progress=False)  # fmt: skip
+                      steps=300, reference=clean, progress=False)  # fmt: skip
     assert torch.allclose(from_file.x, sol.x, atol=1e-6)
     # the caller's prior is left as it was: trainable, in training mode, without gradients
     assert all(p.requires_grad and p.grad is None for p in ae.parameters()) and ae.training
@@ -92,13 +92,13 @@ def test_autoencoder_prior_restores(tmp_path):
 
 def test_snapshots_and_history(shapes):
     y = Denoise().measure(shapes, sigma=0.1, seed=0)
-    sol = solve(y, "denoise", "tv", sigma=0.1, iterations=50, snapshots=(0, 10, 50), record_every=5, progress=False)
+    sol = solve(y, "denoise", "tv", sigma=0.1, steps=50, snapshots=(0, 10, 50), eval_every=5, progress=False)
     assert sorted(sol.snapshots) == [0, 10, 50] and sol.iterations == 50
     # one record per iteration k (as step k + 1): the objective of iterate k, its terms, per image
     assert sol.history.step == list(range(1, 51)) and len(sol.history.loss) == 50
     assert set(sol.history.metrics) == {"data", "prior"} and len(sol.history.items["loss"][0]) == 4
     assert sol.history.val_step == [] and sol.history.val_psnr == []  # no reference given
-    with_ref = solve(y, "denoise", "tv", sigma=0.1, iterations=50, record_every=5, reference=shapes, progress=False)
+    with_ref = solve(y, "denoise", "tv", sigma=0.1, steps=50, eval_every=5, reference=shapes, progress=False)
     assert with_ref.history.val_step == list(range(0, 51, 5))
     assert torch.equal(sol.snapshots[50], sol.x)  # the budget rule keeps the last iterate
     assert torch.equal(sol.stopped_at, torch.full((4,), 50))
@@ -109,21 +109,21 @@ def test_snapshots_and_history(shapes):
 def test_discrepancy_principle_stops_at_the_noise_level(shapes):
     sigma = 0.1
     y = Denoise().measure(shapes, sigma=sigma, seed=0)
-    sol = solve(y, "denoise", None, sigma=sigma, iterations=2000, stop="discrepancy", progress=False)
+    sol = solve(y, "denoise", None, sigma=sigma, steps=2000, stop="discrepancy", progress=False)
     assert bool(sol.stopped.all()) and sol.iterations < 2000
     # the kept iterate is the first whose residual is down to m * sigma^2
     residual = ((sol.x - y) ** 2).flatten(1).sum(1)
     m = shapes[0].numel()
     assert bool((residual <= 1.05 * m * sigma**2).all())
     # and stopping there beats fitting the noise to the end
-    full = solve(y, "denoise", None, sigma=sigma, iterations=2000, progress=False)
+    full = solve(y, "denoise", None, sigma=sigma, steps=2000, progress=False)
     assert _psnr(sol.x, shapes) > _psnr(full.x, shapes)
 
 
 def test_holdout_rule_stops_and_keeps_the_best_iterate(shapes):
     y = Denoise().measure(shapes, sigma=0.2, seed=0)
     rule = HoldoutStop(fraction=0.2, patience=30)
-    sol = solve(y, "denoise", None, solver=FieldSolver(lr=5e-3), sigma=0.2, iterations=3000, stop=rule,
+    sol = solve(y, "denoise", None, solver=FieldSolver(lr=5e-3), sigma=0.2, steps=3000, stop=rule,
                 snapshots=(), reference=shapes, progress=False)  # fmt: skip
     assert bool(sol.stopped.all()) and sol.iterations < 3000
     assert bool((sol.stopped_at <= sol.iterations - 30).all())
@@ -133,7 +133,7 @@ def test_holdout_rule_stops_and_keeps_the_best_iterate(shapes):
 
 def test_snapshots_run_past_early_stops(shapes):
     y = Denoise().measure(shapes, sigma=0.1, seed=0)
-    sol = solve(y, "denoise", None, sigma=0.1, iterations=400, snapshots=(400,), stop=Discrepancy(), progress=False)
+    sol = solve(y, "denoise", None, sigma=0.1, steps=400, snapshots=(400,), stop=Discrepancy(), progress=False)
     assert sol.iterations == 400 and 400 in sol.snapshots and bool((sol.stopped_at < 400).all())
 
 
@@ -151,7 +151,7 @@ def test_initial_guess():
 def test_superresolution_runs(shapes):
     op = Downsample(2)
     y = op.measure(shapes, sigma=0.01, seed=0)
-    sol = solve(y, op, "tv", sigma=0.01, lam=0.01, iterations=200, reference=shapes, progress=False)
+    sol = solve(y, op, "tv", sigma=0.01, lam=0.01, steps=200, reference=shapes, progress=False)
     bicubic_free = torch.nn.functional.interpolate(y, scale_factor=2, mode="nearest")
     assert sol.x.shape == shapes.shape and _psnr(sol.x, shapes) > _psnr(bicubic_free, shapes)
 
@@ -217,7 +217,17 @@ def test_stopping_rules_are_a_registry_kind(shapes, isolated_registry):
 
     assert STOPPING_RULES["test-after"] is After
     y = Denoise().measure(shapes, sigma=0.1, seed=0)
-    sol = solve(y, "denoise", "tv", sigma=0.1, iterations=50, stop={"name": "test-after", "config": {"n": 7}},
+    sol = solve(y, "denoise", "tv", sigma=0.1, steps=50, stop={"name": "test-after", "config": {"n": 7}},
                 progress=False)  # fmt: skip
     assert sol.iterations == 7 and sol.rule == "test-after" and bool(sol.stopped.all()) and sol.stopped_early
     assert torch.equal(sol.stopped_at, torch.full((4,), 7))
+
+
+def test_steps_and_eval_every_have_their_earlier_names(shapes):
+    y = Denoise().measure(shapes, sigma=0.1, seed=0)
+    a = solve(y, "denoise", "tv", sigma=0.1, steps=12, eval_every=4, reference=shapes, progress=False)
+    b = solve(y, "denoise", "tv", sigma=0.1, iterations=12, record_every=4, reference=shapes, progress=False)
+    assert a.iterations == b.iterations == 12 and torch.equal(a.x, b.x)
+    assert a.history.val_step == b.history.val_step == [0, 4, 8, 12]
+    with pytest.raises(ConfigError, match="give steps or iterations"):
+        solve(y, "denoise", "tv", sigma=0.1, steps=12, iterations=10, progress=False)

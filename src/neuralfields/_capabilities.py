@@ -52,11 +52,8 @@ class _CapabilityMeta(type(Protocol)):  # type: ignore[misc]
 
 @runtime_checkable
 class Modulatable(Protocol, metaclass=_CapabilityMeta):
-    """A field whose sine layers take FiLM modulations.
-
-    Attributes:
-        sine_widths: widths of the sine layers, in order (one ``(scale, shift)`` pair per layer).
-    """
+    """A field whose sine layers take FiLM modulations: ``sine_widths`` (one ``(scale, shift)`` pair per
+    sine layer) and ``forward(coords, modulations=...)``."""
 
     @property
     def sine_widths(self) -> list[int]:

@@ -18,18 +18,16 @@ KINDS: tuple[str, ...] = (
 )  # fmt: skip
 """The kinds of implementation the registry holds:
 
-=================  ====================================================================================
-``"field"``        coordinate networks (:class:`~neuralfields.Field`)
-``"conditioning"`` item index -> field inputs (:class:`~neuralfields.conditioning.Conditioning`)
-``"model"``        composite models: :class:`~neuralfields.ConditionedField`, :class:`~neuralfields.HyperSiren`
-                   (:class:`~neuralfields.conditioning.Model`)
-``"prior"``        image priors with ``energy(x) -> (B,)`` (:class:`~neuralfields.priors.Prior`)
-``"operator"``     linear forward operators with adjoints (:class:`~neuralfields.inverse.Operator`)
-``"solver"``       inverse-problem solvers (:class:`~neuralfields.inverse.Solver`)
-``"stopping"``     early-stopping rules of the solvers (:class:`~neuralfields.inverse.StoppingRule`)
-``"hyper-head"``   heads of a :class:`~neuralfields.HyperSiren` (latent code -> SIREN parameters)
-``"init"``         initialisation factories (no base class)
-=================  ====================================================================================
+- ``"field"``: coordinate networks (:class:`~neuralfields.Field`);
+- ``"conditioning"``: item index -> field inputs (:class:`~neuralfields.conditioning.Conditioning`);
+- ``"model"``: composite models, :class:`~neuralfields.ConditionedField` and :class:`~neuralfields.HyperSiren`
+  (:class:`~neuralfields.conditioning.Model`);
+- ``"prior"``: image priors with ``energy(x) -> (B,)`` (:class:`~neuralfields.priors.Prior`);
+- ``"operator"``: linear forward operators with adjoints (:class:`~neuralfields.inverse.Operator`);
+- ``"solver"``: inverse-problem solvers (:class:`~neuralfields.inverse.Solver`);
+- ``"stopping"``: early-stopping rules of the solvers (:class:`~neuralfields.inverse.StoppingRule`);
+- ``"hyper-head"``: heads of a :class:`~neuralfields.HyperSiren` (latent code -> SIREN parameters);
+- ``"init"``: initialisation factories (no base class).
 """
 
 # Where each kind's base class lives ("module:attribute"), imported on first use so that this low module

@@ -11,6 +11,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from ._history import History
+from ._metrics import psnr_from_mse
 
 __all__ = ["SCHEDULES", "StepOutput", "StepInfo", "Callback", "Task", "lr_at", "psnr_of_mse"]
 
@@ -38,12 +39,7 @@ def psnr_of_mse(mse: float, data_range: float = 2.0) -> float:
 
     The default 2 is the fields' [-1, 1] scale: the PSNR is the one on [0, 1] of the same error.
     """
-    mse = float(mse)
-    if not math.isfinite(mse):
-        return -math.inf if mse > 0 else math.nan
-    if mse <= 0.0:
-        return math.inf
-    return 10.0 * math.log10(data_range**2 / mse)
+    return psnr_from_mse(mse, data_range)
 
 
 @dataclass

@@ -74,9 +74,6 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
     return path
 
 
-_atomic_write = atomic_write  # the name earlier code used
-
-
 def _tensors_for_file(state: dict[str, Tensor]) -> dict[str, Tensor]:
     # safetensors needs contiguous CPU tensors that share no storage
     return {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}

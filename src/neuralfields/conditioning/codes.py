@@ -8,17 +8,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._checks import check_positive_int
 from .._registry import register
 from ..errors import ConfigError, ShapeError
 from .base import Conditioning
 
 __all__ = ["IndexCoordinate", "BinaryCode"]
-
-
-def _check_num_items(num_items: Any) -> int:
-    if not isinstance(num_items, int) or isinstance(num_items, bool) or num_items < 1:
-        raise ConfigError(f"num_items must be a positive int, got {num_items!r}")
-    return num_items
 
 
 @register("conditioning", "index", example={"num_items": 4})
@@ -37,7 +32,7 @@ class IndexCoordinate(Conditioning):
 
     def __init__(self, num_items: int) -> None:
         super().__init__()
-        self.num_items = _check_num_items(num_items)
+        self.num_items = check_positive_int("num_items", num_items)
 
     def features(self, index: Tensor) -> Tensor:
         return (-1.0 + (2.0 * index.double() + 1.0) / self.num_items).float()[:, None]
@@ -60,7 +55,7 @@ class BinaryCode(Conditioning):
 
     def __init__(self, num_items: int, bits: int | None = None) -> None:
         super().__init__()
-        self.num_items = _check_num_items(num_items)
+        self.num_items = check_positive_int("num_items", num_items)
         needed = max(1, math.ceil(math.log2(num_items)))
         if bits is None:
             bits = needed

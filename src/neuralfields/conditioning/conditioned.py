@@ -10,7 +10,6 @@ import torch
 from torch import Tensor, nn
 
 from .._capabilities import Layered, Modulatable, missing
-from .._config import Configurable
 from .._registry import register
 from ..errors import ConfigError, DTypeError, ShapeError
 from ..fields.base import Field

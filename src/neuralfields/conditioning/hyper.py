@@ -22,7 +22,7 @@ from ..errors import ConfigError, IndexOutOfRangeError, InvalidDataError, ShapeE
 from ..fields.render import from_unit, to_unit
 from ..fields.siren import Siren
 from ..grid import make_grid
-from ._hyper_checks import (
+from .._checks import (
     check_float_tensor as _check_float_tensor,
     check_option as _check_option,
     check_positive_float as _check_positive_float,

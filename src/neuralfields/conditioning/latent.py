@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .._checks import check_positive_int
 from .._registry import register
 from ..errors import ConfigError
 from .base import Conditioning
-from .codes import _check_num_items
 
 __all__ = ["Latent", "LATENT_MODES"]
 
@@ -40,7 +40,7 @@ class Latent(Conditioning):
 
     def __init__(self, num_items: int, dim: int = 64, mode: str = "concat", init_std: float = 0.01, seed: int | None = None) -> None:
         super().__init__()
-        self.num_items = _check_num_items(num_items)
+        self.num_items = check_positive_int("num_items", num_items)
         if not isinstance(dim, int) or dim < 1:
             raise ConfigError(f"dim must be a positive int, got {dim!r}")
         if mode not in LATENT_MODES:

@@ -7,7 +7,6 @@ and what a one-shot guess is worth next to fitting a SIREN per image with :func:
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,16 +15,17 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._checks import check_positive_int
 from .._json import finite
 from .._registry import available
 from ..analysis import blend_distance
 from ..conditioning import HEADS, LATENTS, HyperSiren
 from ..data import resize
 from ..errors import ConfigError, FileFormatError, InvalidDataError, UnknownNameError
-from ..fields import Siren
-from ..io import atomic_write, load, save
+from ..io import load, save
 from ..priors import moment_matching_loss
-from ..training import HyperFitResult, fit, fit_hyper
+from ..training import HyperFitResult, fit_hyper
+from ._report import write_json
 from .hyper_finetune import finetune_study, psnr_of_mse
 from .priors import split_indices
 
@@ -109,11 +109,6 @@ class HyperTrainConfig:
         _check_config(self)
 
 
-def _positive_int(name: str, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}")
-
-
 def _check_config(cfg: HyperTrainConfig) -> None:
     """Every setting, before anything is trained or written."""
     heads = (cfg.heads,) if isinstance(cfg.heads, str) else tuple(cfg.heads)
@@ -138,9 +133,9 @@ def _check_config(cfg: HyperTrainConfig) -> None:
         raise ConfigError(f"context_fractions must not repeat, got {list(fractions)}")
     for name in ("size", "latent_dim", "hidden_features", "hidden_layers", "encoder_width", "rank", "steps",
                  "batch_size", "n_samples", "finetune_images", "finetune_steps"):  # fmt: skip
-        _positive_int(name, getattr(cfg, name))
+        check_positive_int(name, getattr(cfg, name))
     if cfg.n is not None:
-        _positive_int("n", cfg.n)
+        check_positive_int("n", cfg.n)
     if not isinstance(cfg.interp_steps, int) or cfg.interp_steps < 2:
         raise ConfigError(f"interp_steps must be an int >= 2, got {cfg.interp_steps!r}")
     for name in ("lr", "context_lr"):
@@ -398,5 +393,5 @@ def hyper_train(
         "finetune": table,
     }
     metrics = finite(metrics)
-    atomic_write(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
+    write_json(out / "metrics.json", metrics)
     return metrics

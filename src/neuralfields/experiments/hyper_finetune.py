@@ -3,13 +3,13 @@ next to fitting a SIREN per image with :func:`~neuralfields.fit`, from scratch o
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from .._metrics import psnr_from_mse
 from ..conditioning import HyperSiren
 from ..errors import InvalidDataError
 from ..fields import Siren
@@ -18,9 +18,7 @@ from ..training import fit
 __all__ = ["finetune_study", "psnr_of_mse"]
 
 
-def psnr_of_mse(mse: float) -> float:
-    """PSNR in dB of a mean squared error on the [0, 1] scale (``inf`` for 0)."""
-    return math.inf if mse <= 0 else -10.0 * math.log10(mse)
+psnr_of_mse = psnr_from_mse
 
 
 def _fit_curve(res: Any) -> tuple[list[float], list[float]]:

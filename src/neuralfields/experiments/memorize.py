@@ -132,7 +132,6 @@ def memorize(
     n, c, hh, ww = images.shape
     low = F.avg_pool2d(images, cfg.factor) if cfg.factor > 1 else images
     h, w = low.shape[2:]
-    torch.manual_seed(cfg.seed)
     model = _build(cfg, n, c)
     shown = list(range(min(cfg.snapshot_items, n)))
     marks = sorted({max(1, cfg.steps // 10), max(1, cfg.steps // 3), cfg.steps})

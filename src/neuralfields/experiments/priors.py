@@ -11,12 +11,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .._json import finite
 from ..errors import ConfigError, InvalidDataError
 from ..inverse import Denoise, Downsample, FieldSolver, Mask, MAPSolver, Operator, per_image_psnr
-from ..io import atomic_write, load, save
+from ..io import load, save
 from ..priors import AutoEncoder, ks_uniform, latent_moments, ood_probes, pair_occupancy, probe_report
 from ..training import train_autoencoder
+from ._report import write_json
 
 __all__ = [
     "TrainPriorConfig",
@@ -46,10 +46,6 @@ def split_indices(n: int, test_fraction: float, seed: int = 0) -> tuple[Tensor, 
         raise InvalidDataError(f"{n} images are too few to split off {n_test} for testing")
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[n_test:].sort().values, perm[:n_test].sort().values
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    atomic_write(path, (json.dumps(finite(data), indent=2) + "\n").encode())
 
 
 def _mean_psnr(x: Tensor, ref: Tensor) -> float:
@@ -189,7 +185,7 @@ def train_prior(
         "split": {"train": train_idx.tolist(), "test": test_idx.tolist()},
         "models": metrics_models,
     }
-    _write_json(out / "metrics.json", metrics)
+    write_json(out / "metrics.json", metrics)
     return metrics
 
 
@@ -326,11 +322,11 @@ def restore(
         scores = {}
         if len(lams) > 1:
             for lam in lams:
-                sol = solver(y_val, op, prior, sigma=cfg.sigma, lam=lam, iterations=first, reference=val, progress=False)
+                sol = solver(y_val, op, prior, sigma=cfg.sigma, lam=lam, steps=first, reference=val, progress=False)
                 scores[lam] = _mean_psnr(sol.x, val)
             selection[method] = scores
         lam = max(scores, key=scores.get) if scores else lams[0]  # type: ignore[arg-type]
-        sol = solver(y_test, op, prior, sigma=cfg.sigma, lam=lam, iterations=cfg.iterations, snapshots=cfg.snapshots,
+        sol = solver(y_test, op, prior, sigma=cfg.sigma, lam=lam, steps=cfg.iterations, snapshots=cfg.snapshots,
                      stop=cfg.stop, reference=test, record_every=max(1, cfg.iterations // 200), progress=progress)  # fmt: skip
         results[method] = sol
         curves[method] = (sol.history.val_step, sol.history.val_psnr)
@@ -362,7 +358,7 @@ def restore(
         labels.append(f"{method}\nstop ({sol.rule})")
     plot_image_grid([[col[i] for col in cols] for i in shown], out / "restorations.png", col_labels=labels,
                     row_labels=[f"test {i}" for i in shown], title=f"{cfg.task}, sigma {cfg.sigma}")  # fmt: skip
-    _write_json(out / "metrics.json", metrics)
+    write_json(out / "metrics.json", metrics)
     return metrics
 
 

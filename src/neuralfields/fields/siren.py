@@ -10,6 +10,7 @@ from typing import Any, Optional
 import torch
 from torch import Tensor, nn
 
+from .._checks import check_positive_float, check_positive_int
 from .._registry import register
 from ..errors import ConfigError, ShapeError
 from ..kernels import TRITON_AVAILABLE, sine_layer, sine_layer_batched
@@ -94,14 +95,6 @@ def siren_init_(
             linear.bias.uniform_(-b, b, generator=generator)
 
 
-def _positive(name: str, value: Any, kind: type = int) -> None:
-    ok = isinstance(value, kind) and not isinstance(value, bool) and value > 0
-    if kind is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-    if not ok:
-        raise ConfigError(f"{name} must be a positive {kind.__name__}, got {value!r}")
-
-
 @register("field", "siren", example={"hidden_features": 16, "hidden_layers": 2, "seed": 0})
 class Siren(Field):
     """A SIREN: sine layers ``sin(omega_0 * (x W^T + b))`` followed by a linear output layer.
@@ -155,9 +148,9 @@ class Siren(Field):
             ("hidden_features", hidden_features),
             ("hidden_layers", hidden_layers),
         ]:
-            _positive(name, value)
-        _positive("first_omega_0", first_omega_0, float)
-        _positive("hidden_omega_0", hidden_omega_0, float)
+            check_positive_int(name, value)
+        check_positive_float("first_omega_0", first_omega_0)
+        check_positive_float("hidden_omega_0", hidden_omega_0)
         self.in_features = in_features
         self.out_features = out_features
         self.hidden_features = hidden_features
@@ -168,7 +161,9 @@ class Siren(Field):
         self.seed = seed
 
         widths = [in_features, *self._hidden_widths(), out_features]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        # skip_init: the layers get their values from siren_init_ alone (the global RNG is not drawn from
+        # when a seed is given)
+        self.layers = nn.ModuleList(nn.utils.skip_init(nn.Linear, a, b) for a, b in zip(widths[:-1], widths[1:]))
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         for i, layer in enumerate(self.layers):
             siren_init_(layer, self.omega(i), first=i == 0, generator=gen)
@@ -325,7 +320,7 @@ class BottleneckSiren(Siren):
         bottleneck_factor: int = 8,
         **kwargs: Any,
     ) -> None:
-        _positive("bottleneck_factor", bottleneck_factor)
+        check_positive_int("bottleneck_factor", bottleneck_factor)
         if isinstance(hidden_layers, int) and hidden_layers < 3:
             raise ConfigError(f"a bottleneck needs at least 3 sine layers, got hidden_layers={hidden_layers!r}")
         self.bottleneck_factor = bottleneck_factor

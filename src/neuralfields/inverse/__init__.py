@@ -2,7 +2,7 @@
 
 from .operators import Blur, Denoise, Downsample, Mask, Operator
 from .solution import Solution, initial_guess, per_image_psnr
-from .solvers import FieldSolver, MAPSolver, Prior, Solver, solve
+from .solvers import FieldSolver, MAPSolver, Prior, Solver, solve  # noqa: F401 (Prior: priors.Prior, the earlier name)
 from .stopping import STOPPING_RULES, Discrepancy, FixedBudget, HoldoutStop, StoppingRule, stopping_rule
 
 __all__ = [
@@ -16,7 +16,6 @@ __all__ = [
     "MAPSolver",
     "FieldSolver",
     "Solution",
-    "Prior",
     "initial_guess",
     "per_image_psnr",
     "StoppingRule",

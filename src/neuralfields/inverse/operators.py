@@ -14,9 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._checks import check_images
 from .._config import Configurable
 from .._registry import config_repr, register
-from ..errors import ConfigError, DTypeError, InvalidDataError, ShapeError
+from ..errors import ConfigError, InvalidDataError, ShapeError
 from ..grid import _check_shape, holdout_mask
 
 __all__ = ["Operator", "Denoise", "Mask", "Downsample", "Blur"]
@@ -79,11 +80,7 @@ class Operator(Configurable, nn.Module):
         return abs(lhs - rhs) / scale if scale > 0 else 0.0
 
     def _check(self, x: Tensor, what: str = "x") -> Tensor:
-        if not isinstance(x, Tensor) or not x.is_floating_point():
-            raise DTypeError(f"{what} must be a floating-point tensor (B, C, H, W), got {getattr(x, 'dtype', type(x))}")
-        if x.dim() != 4:
-            raise ShapeError(f"{what} must have shape (B, C, H, W), got {tuple(x.shape)}; add a batch with x[None]")
-        return x
+        return check_images(x, what)
 
     def forward(self, x: Tensor) -> Tensor:
         """``A x``."""

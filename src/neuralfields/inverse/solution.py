@@ -9,8 +9,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._checks import check_images as _check_images
 from .._history import History
-from ..errors import ConfigError, DTypeError, InvalidDataError, ShapeError
+from .._metrics import psnr_per_item
+from ..errors import ConfigError
 from .operators import Operator
 
 __all__ = ["Solution", "initial_guess", "per_image_psnr", "check_images"]
@@ -48,31 +50,20 @@ class Solution:
 
 
 def per_image_psnr(x: Tensor, ref: Tensor) -> Tensor:
-    """PSNR in dB on the [0, 1] range of each image of a batch ``(B, ...) -> (B,)``.
+    """PSNR in dB on the [0, 1] range of each image of a batch ``(B, ...) -> (B,)`` (``inf`` where an image
+    equals its reference; :func:`neuralfields._metrics.psnr_per_item`).
 
     Example:
         >>> per_image_psnr(torch.full((2, 1, 4, 4), 0.1), torch.zeros(2, 1, 4, 4)).round()
         tensor([20., 20.], dtype=torch.float64)
     """
-    mse = ((x.double() - ref.double()) ** 2).flatten(1).mean(1)
-    return -10.0 * torch.log10(mse.clamp_min(1e-20))
+    return psnr_per_item(x, ref)
 
 
 def check_images(x: Any, what: str) -> Tensor:
-    """``x`` if it is a finite floating-point batch of images ``(B, C, H, W)``.
-
-    Raises:
-        DTypeError: not a floating-point tensor.
-        ShapeError: not 4-D.
-        InvalidDataError: NaN or infinite values.
-    """
-    if not isinstance(x, Tensor) or not x.is_floating_point():
-        raise DTypeError(f"{what} must be a floating-point tensor (B, C, H, W), got {getattr(x, 'dtype', type(x))}")
-    if x.dim() != 4:
-        raise ShapeError(f"{what} must have shape (B, C, H, W), got {tuple(x.shape)}; add a batch with {what}[None]")
-    if not bool(torch.isfinite(x).all()):
-        raise InvalidDataError(f"{what} contains NaN or infinite values; replace them (e.g. mask them out) first")
-    return x
+    """``x`` if it is a finite floating-point batch of images ``(B, C, H, W)`` (see
+    :func:`neuralfields._checks.check_images`)."""
+    return _check_images(x, what, finite=True)
 
 
 @torch.no_grad()

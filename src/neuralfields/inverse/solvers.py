@@ -40,6 +40,13 @@ from .stopping import StoppingRule, stopping_rule
 __all__ = ["Prior", "Solver", "MAPSolver", "FieldSolver", "Solution", "solve", "initial_guess", "per_image_psnr"]
 
 
+def _one_of(name: str, value: Any, old: str, old_value: Any, default: int) -> Any:
+    """The value of an argument that also has an earlier name (``steps`` / ``iterations``)."""
+    if value is not None and old_value is not None and value != old_value:
+        raise ConfigError(f"give {name} or {old} (its earlier name), not both: got {name}={value!r}, {old}={old_value!r}")
+    return value if value is not None else (old_value if old_value is not None else default)
+
+
 def _from_spec(kind: str, spec: str | Mapping[str, Any]) -> Any:
     """Build from a registered name or a ``{"name": ..., "config": {...}}`` mapping."""
     if isinstance(spec, str):
@@ -126,28 +133,32 @@ class Solver:
         *,
         sigma: float,
         lam: float = 1.0,
-        iterations: int = 1000,
+        steps: int | None = None,
         snapshots: Iterable[int] = (),
         stop: str | Mapping[str, Any] | StoppingRule | None = None,
         x0: Tensor | None = None,
         reference: Tensor | None = None,
-        record_every: int = 10,
+        eval_every: int | None = None,
         callbacks: Iterable[Callable[[StepInfo], bool | None]] = (),
         checkpoint: str | os.PathLike[str] | None = None,
         checkpoint_every: int | None = None,
         resume: bool | str | os.PathLike[str] = False,
         progress: bool = True,
+        iterations: int | None = None,
+        record_every: int | None = None,
     ) -> Solution:
         """Restore images from measurements ``y``; see :func:`solve` for the arguments."""
+        steps = _one_of("steps", steps, "iterations", iterations, 1000)
+        eval_every = _one_of("eval_every", eval_every, "record_every", record_every, 10)
         y = check_images(y, "y")
         if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0 or not math.isfinite(sigma):
             raise ConfigError(f"sigma must be a finite number > 0 (the noise level of y), got {sigma!r}")
         if not isinstance(lam, (int, float)) or not lam >= 0 or not math.isfinite(lam):
             raise ConfigError(f"lam must be a finite number >= 0, got {lam!r}")
-        if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
-            raise ConfigError(f"iterations must be a non-negative int, got {iterations!r}")
-        if isinstance(record_every, bool) or not isinstance(record_every, int) or record_every < 1:
-            raise ConfigError(f"record_every must be a positive int, got {record_every!r}")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ConfigError(f"steps must be a non-negative int, got {steps!r}")
+        if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
+            raise ConfigError(f"eval_every must be a positive int, got {eval_every!r}")
         snaps = sorted({int(s) for s in snapshots})
         if any(s < 0 for s in snaps):
             raise ConfigError(f"snapshot iterations must be >= 0, got {snaps}")
@@ -168,17 +179,17 @@ class Solver:
         params, render = self.parameterize(start)
         task = SolveTask(
             list(params), render, y=y, operator=op, energy=energy, lam=float(lam), sigma=float(sigma), weights=weights,
-            rule=rule, snapshots=snaps, iterations=iterations, reference=reference, start=start,
+            rule=rule, snapshots=snaps, iterations=steps, reference=reference, start=start,
         )  # fmt: skip
         settings = {
             "solver": {"name": self.name, "config": self.config}, "operator": type(op).__name__,
             "prior": None if energy is None else type(energy).__name__, "sigma": float(sigma), "lam": float(lam),
-            "rule": {"name": rule.name, "config": rule.config}, "snapshots": snaps, "record_every": record_every,
+            "rule": {"name": rule.name, "config": rule.config}, "snapshots": snaps, "eval_every": eval_every,
             "x0": x0 is not None, "reference": reference is not None, "y": list(y.shape),
         }  # fmt: skip
         with _frozen(energy):
             result = run(
-                task, steps=iterations, lr=self.lr, eval_every=record_every, eval_at_start=True, callbacks=callbacks,
+                task, steps=steps, lr=self.lr, eval_every=eval_every, eval_at_start=True, callbacks=callbacks,
                 checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
                 settings=json.loads(json.dumps(settings)), progress=progress, desc=f"solve ({type(self).__name__})",
                 unit="it",
@@ -207,7 +218,7 @@ class MAPSolver(Solver):
         >>> from neuralfields.inverse import Denoise
         >>> clean = torch.rand(2, 1, 8, 8)
         >>> y = Denoise().measure(clean, sigma=0.1, seed=0)
-        >>> sol = MAPSolver()(y, Denoise(), "tv", sigma=0.1, lam=0.5, iterations=20, progress=False)
+        >>> sol = MAPSolver()(y, Denoise(), "tv", sigma=0.1, lam=0.5, steps=20, progress=False)
         >>> sol.x.shape, sol.iterations
         (torch.Size([2, 1, 8, 8]), 20)
     """
@@ -292,17 +303,19 @@ def solve(
     sigma: float,
     lam: float = 1.0,
     solver: str | Solver | Mapping[str, Any] = "map",
-    iterations: int = 1000,
+    steps: int | None = None,
     snapshots: Iterable[int] = (),
     stop: str | Mapping[str, Any] | StoppingRule | None = None,
     x0: Tensor | None = None,
     reference: Tensor | None = None,
-    record_every: int = 10,
+    eval_every: int | None = None,
     callbacks: Iterable[Callable[[StepInfo], bool | None]] = (),
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     resume: bool | str | os.PathLike[str] = False,
     progress: bool = True,
+    iterations: int | None = None,
+    record_every: int | None = None,
 ) -> Solution:
     """Restore images from measurements: minimise ``||A x - y||^2 / (2 sigma^2) + lam * E(x)``.
 
@@ -315,7 +328,7 @@ def solve(
         sigma: the noise level of ``y`` (> 0); it weighs the data term and sets the discrepancy level.
         lam: weight of the prior energy.
         solver: ``"map"`` (pixels), ``"field"`` (a SIREN per image), a :class:`Solver`, or a registry spec.
-        iterations: the budget.
+        steps: the budget: iterations of the solver (default 1000).
         snapshots: iterations at which to keep a copy of the iterate (the solve runs at least until the
             last one, even when every image has stopped).
         stop: early stopping: ``"budget"`` (default), ``"discrepancy"``, ``"holdout"``, another rule
@@ -323,7 +336,7 @@ def solve(
             :class:`~neuralfields.inverse.stopping.StoppingRule`.
         x0: starting image for the ``"map"`` solver (default: :func:`initial_guess` of the solver's ``start``).
         reference: the clean images, to record PSNR curves (``history.val_psnr``) and per-image PSNR.
-        record_every: iterations between PSNR records (with a reference).
+        eval_every: iterations between PSNR records (with a reference; default 10).
         callbacks: called after each iteration with a :class:`~neuralfields.StepInfo` (``step``: iterations
             done; ``items["loss"]``: each image's objective); one returning ``True`` stops the solve.
         checkpoint: write a checkpoint here at the end (and every ``checkpoint_every`` iterations).
@@ -331,6 +344,8 @@ def solve(
         resume: a checkpoint to resume from, or ``True`` to resume from ``checkpoint`` if it exists (the
             same settings; the solve continues bit-identically on the CPU).
         progress: show a progress bar (when stderr is a terminal).
+        iterations, record_every: the earlier names of ``steps`` and ``eval_every`` (still accepted; give
+            one name of each pair).
 
     Returns:
         A :class:`Solution`.
@@ -348,7 +363,7 @@ def solve(
         >>> clean = nf.data.load_dataset("shapes", n=2, size=16)
         >>> op = Mask((16, 16), kind="quarter")
         >>> y = op.measure(clean, sigma=0.05, seed=0)
-        >>> sol = solve(y, op, "tv", sigma=0.05, lam=0.2, iterations=200, reference=clean, progress=False)
+        >>> sol = solve(y, op, "tv", sigma=0.05, lam=0.2, steps=200, reference=clean, progress=False)
         >>> bool(sol.psnr[0] > nf.psnr(y[0], clean[0]))
         True
     """
@@ -359,7 +374,8 @@ def solve(
     else:
         raise DTypeError(f"solver must be a name, a Solver or a spec, got {type(solver).__name__}")
     return s(
-        y, operator, prior, sigma=sigma, lam=lam, iterations=iterations, snapshots=snapshots, stop=stop,
-        x0=x0, reference=reference, record_every=record_every, callbacks=callbacks, checkpoint=checkpoint,
-        checkpoint_every=checkpoint_every, resume=resume, progress=progress,
+        y, operator, prior, sigma=sigma, lam=lam, steps=steps, snapshots=snapshots, stop=stop,
+        x0=x0, reference=reference, eval_every=eval_every, callbacks=callbacks, checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every, resume=resume, progress=progress, iterations=iterations,
+        record_every=record_every,
     )  # fmt: skip

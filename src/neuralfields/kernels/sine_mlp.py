@@ -27,14 +27,6 @@ from torch import Tensor
 __all__ = ["sine_mlp_mse_grad"]
 
 
-def _accumulate(param: Tensor, value: Tensor) -> None:
-    """``param.grad += value`` (``value`` is a fresh tensor that may become the gradient)."""
-    if param.grad is None:
-        param.grad = value
-    else:
-        param.grad.add_(value)
-
-
 _SMALL_INNER = 4
 """Matrix products ``(N, k) @ (k, m)`` with ``k`` at most this are sums of outer products (a BLAS GEMM
 is slow at such a small inner dimension, e.g. the gradient through a SIREN's 1- or 3-channel output)."""

@@ -7,9 +7,9 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from .._checks import check_images
 from .._config import Configurable
 from .._registry import config_repr
-from ..errors import DTypeError, ShapeError
 
 __all__ = ["Prior"]
 
@@ -62,20 +62,8 @@ class Prior(Configurable, nn.Module):
             DTypeError: not a floating-point tensor.
             ShapeError: not 4-D, or not the :attr:`channels` / :attr:`image_size` the prior needs.
         """
-        if not isinstance(x, Tensor) or not x.is_floating_point():
-            raise DTypeError(
-                f"{what} must be a floating-point tensor (B, C, H, W), got {getattr(x, 'dtype', type(x).__name__)}; "
-                f"convert 8-bit images with x.float() / 255"
-            )
-        if x.dim() != 4:
-            hint = f"; add a batch dimension with {what}[None]" if x.dim() == 3 else ""
-            raise ShapeError(f"{what} must have shape (B, C, H, W), got {tuple(x.shape)}{hint}")
-        c = self.channels
         size = tuple(self.image_size) if self.image_size is not None else None
-        if (c is not None and x.shape[1] != c) or (size is not None and tuple(x.shape[-2:]) != size):
-            want = f"(B, {c if c is not None else 'C'}, {size[0] if size else 'H'}, {size[1] if size else 'W'})"
-            raise ShapeError(f"{type(self).__name__} takes {what} {want}, got {tuple(x.shape)}")
-        return x
+        return check_images(x, what, channels=self.channels, size=size, owner=type(self).__name__)
 
     def extra_repr(self) -> str:
         return config_repr(self)

@@ -8,12 +8,12 @@ latents, and how far ``AE(probe)`` is from the probe (the prior energy).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from .._metrics import psnr_from_mse
 from ..errors import ShapeError
 from .autoencoder import AutoEncoder
 
@@ -128,7 +128,7 @@ def probe_report(model: AutoEncoder, probes: dict[str, Tensor], train_images: Te
                 name=name,
                 latent=z[0],
                 energy=float(model.energy(xb)[0]),
-                reconstruction_psnr=-10.0 * math.log10(max(mse, 1e-20)),
+                reconstruction_psnr=psnr_from_mse(mse),
                 nearest_distance=dist,
                 distance_percentile=100.0 * float((nn_train < dist).double().mean()),
                 reconstruction=rec[0],

@@ -55,7 +55,7 @@ def _clean() -> Tensor:
 def _solve(solver: Any, y: Tensor, **kwargs: Any) -> Any:
     from ..inverse import Denoise, solve
 
-    settings = {"sigma": _SIGMA, "iterations": _ITERATIONS, "record_every": 1, "progress": False, **kwargs}
+    settings = {"sigma": _SIGMA, "steps": _ITERATIONS, "eval_every": 1, "progress": False, **kwargs}
     return solve(y, Denoise(), None, solver=solver, **settings)
 
 
@@ -84,7 +84,7 @@ def _s_solve(make: MakeSolver) -> None:
     for name in ("stopped_at", "stopped"):
         value = getattr(sol, name)
         assert tuple(value.shape) == (2,), f"Solution.{name} must be per image (2,), got {tuple(value.shape)}"
-    before = _solve(make(), y, reference=clean, iterations=0).psnr  # the solver's start
+    before = _solve(make(), y, reference=clean, steps=0).psnr  # the solver's start
     after = sol.psnr
     assert after is not None and len(after) == 2, f"Solution.psnr must be per image with a reference, got {after}"
     assert all(math.isfinite(p) for p in [*before, *after]), f"PSNRs must be finite, got {before} and {after}"

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor
 
+from .._checks import check_positive_int
 from .._history import History
 from .._loop import run
 from .._task import StepInfo, StepOutput, Task, psnr_of_mse
@@ -70,12 +70,6 @@ class HyperFitResult:
     def time_per_step(self) -> float:
         """Mean wall time of an update in seconds (evaluations excluded)."""
         return self.history.elapsed / len(self.history) if len(self.history) else 0.0
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}")
-    return value
 
 
 def _encode(model: HyperSiren, x: Tensor, context_fraction: float | None, gen: torch.Generator) -> Tensor:
@@ -213,9 +207,9 @@ def fit_hyper(
     """
     if not isinstance(model, HyperSiren):
         raise DTypeError(f"fit_hyper needs a HyperSiren, got {type(model).__name__}")
-    steps = _positive_int("steps", steps)
-    batch_size = _positive_int("batch_size", batch_size)
-    eval_every = max(1, steps // 10) if eval_every is None else _positive_int("eval_every", eval_every)
+    steps = check_positive_int("steps", steps)
+    batch_size = check_positive_int("batch_size", batch_size)
+    eval_every = max(1, steps // 10) if eval_every is None else check_positive_int("eval_every", eval_every)
     if isinstance(moment_weight, bool) or not isinstance(moment_weight, (int, float)) or not moment_weight >= 0:
         raise ConfigError(f"moment_weight must be >= 0, got {moment_weight!r}")
     if moment_weight > 0 and latent_loss is None:

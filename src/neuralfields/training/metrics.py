@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
+from .._metrics import psnr_from_mse
 from ..errors import ShapeError
 
 __all__ = ["psnr", "mse_to_psnr", "ssim"]
 
 
-def mse_to_psnr(mse: float | Tensor, data_range: float = 1.0) -> float:
-    """PSNR in dB of a mean squared error on a scale of width ``data_range`` (``inf`` for 0)."""
-    mse = float(mse)
-    if mse <= 0.0:
-        return math.inf
-    return 10.0 * math.log10(data_range**2 / mse)
+mse_to_psnr = psnr_from_mse
+"""PSNR in dB of a mean squared error on a scale of width ``data_range`` (``inf`` for 0): the library's one
+PSNR rule (:func:`neuralfields._metrics.psnr_from_mse`)."""
 
 
 def _check_pair(pred: Tensor, target: Tensor) -> None:

@@ -1,4 +1,5 @@
-"""Argument checks of :class:`~neuralfields.HyperSiren` (private)."""
+"""The input checks every layer shares (a low module): one place for each kind of argument, so a bad
+input gets the same clear :class:`~neuralfields.errors.NeuralFieldsError` wherever it is passed."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError, DTypeError
+from .errors import ConfigError, DTypeError, InvalidDataError, ShapeError
 
-__all__ = ["check_option", "check_positive_int", "check_positive_float", "check_float_tensor", "generator", "image_size"]
+__all__ = ["check_option", "check_positive_int", "check_positive_float", "check_float_tensor", "check_images", "generator", "image_size"]
 
 
 def check_option(what: str, value: Any, options: Sequence[str]) -> str:
@@ -67,3 +68,48 @@ def image_size(value: Any) -> tuple[int, int]:
     if len(size) != 2 or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in size):
         raise ConfigError(f"image_size must be (H, W) positive ints, got {value!r}")
     return size  # type: ignore[return-value]
+
+
+def check_images(
+    x: Any,
+    what: str = "images",
+    *,
+    channels: int | None = None,
+    size: Sequence[int] | None = None,
+    finite: bool = False,
+    owner: str | None = None,
+) -> Tensor:
+    """``x`` if it is a floating-point batch of images ``(B, C, H, W)``.
+
+    Args:
+        x: the value to check.
+        what: its name in messages.
+        channels: the number of channels it must have, or ``None``.
+        size: the ``(H, W)`` it must have, or ``None``.
+        finite: also refuse NaN and infinite values.
+        owner: what takes the images (e.g. a class name), for the message about channels / size.
+
+    Raises:
+        DTypeError: not a floating-point tensor.
+        ShapeError: not 4-D, or not the channels / size asked for.
+        InvalidDataError: NaN or infinite values (with ``finite``).
+
+    Example:
+        >>> check_images(torch.zeros(2, 1, 4, 4), channels=1).shape
+        torch.Size([2, 1, 4, 4])
+    """
+    if not isinstance(x, Tensor) or not x.is_floating_point():
+        raise DTypeError(
+            f"{what} must be a floating-point tensor (B, C, H, W), got {getattr(x, 'dtype', type(x).__name__)}; "
+            f"convert 8-bit images with x.float() / 255"
+        )
+    if x.dim() != 4:
+        hint = f"; add a batch dimension with {what}[None]" if x.dim() == 3 else ""
+        raise ShapeError(f"{what} must have shape (B, C, H, W), got {tuple(x.shape)}{hint}")
+    want_size = tuple(size) if size is not None else None
+    if (channels is not None and x.shape[1] != channels) or (want_size is not None and tuple(x.shape[-2:]) != want_size):
+        want = f"(B, {channels if channels is not None else 'C'}, {want_size[0] if want_size else 'H'}, {want_size[1] if want_size else 'W'})"
+        raise ShapeError(f"{owner or 'this'} takes {what} {want}, got {tuple(x.shape)}")
+    if finite and not bool(torch.isfinite(x).all()):
+        raise InvalidDataError(f"{what} contains NaN or infinite values; replace them (e.g. mask them out) first")
+    return x
