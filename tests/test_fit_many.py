@@ -15,15 +15,19 @@ def images():
 
 
 @pytest.mark.parametrize("backend", ["eager", "fused"])
-@pytest.mark.parametrize("batch_size", [None, 50])
-def test_fit_many_equals_separate_fits(images, backend, batch_size):
+@pytest.mark.parametrize("batch_size, holdout", [(None, 0.0), (50, 0.0), (40, 0.2)])
+def test_fit_many_equals_separate_fits(images, backend, batch_size, holdout):
     template = nf.Siren(2, 1, hidden_features=16, hidden_layers=2, seed=3, backend=backend)
-    kwargs = dict(steps=25, lr=1e-3, batch_size=batch_size, seed=7, progress=False)
+    kwargs = dict(steps=25, lr=1e-3, batch_size=batch_size, holdout=holdout, eval_every=5, seed=7, progress=False)
     many = nf.fit_many(template, images, **kwargs)
+    assert (many.val_psnr is None) == (holdout == 0.0)
+    assert many.history.val_step == ([5, 10, 15, 20, 25] if holdout else [])
     for i in range(3):
         alone = nf.fit(copy.deepcopy(template), images[i], **kwargs)
         assert many.histories[i].loss == pytest.approx(alone.history.loss, rel=1e-4, abs=1e-7)
         assert many.psnr[i] == pytest.approx(alone.psnr, abs=1e-3)
+        if holdout:  # the same held-out samples as fit with this seed
+            assert many.val_psnr[i] == pytest.approx(alone.val_psnr, abs=1e-3)
         for a, b in zip(many.field(i).parameters(), alone.field.parameters()):
             assert torch.allclose(a, b, atol=1e-5)
 

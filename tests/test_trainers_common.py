@@ -31,7 +31,8 @@ def _fit(seed, **kw):
 
 
 def _fit_many(seed, **kw):
-    res = nf.fit_many(nf.Siren(2, 1, hidden_features=16, hidden_layers=2, seed=seed), IMAGES, batch_size=40, **kw)
+    res = nf.fit_many(nf.Siren(2, 1, hidden_features=16, hidden_layers=2, seed=seed), IMAGES, batch_size=40, holdout=0.1,
+                      eval_every=3, **kw)  # fmt: skip
     return res, dict(res.params)
 
 

@@ -13,9 +13,9 @@ from torch import Tensor
 from .._history import History
 from .._loop import run
 from .._task import StepInfo, StepOutput, Task, psnr_of_mse
-from ..errors import DTypeError
+from ..errors import DTypeError, InvalidDataError
 from ..fields.base import Field
-from ..grid import RandomBatches
+from ..grid import RandomBatches, holdout_mask
 from ._inputs import recipe, stack_signals
 from .losses import LossFn, loss_setting, resolve_loss
 from .step import accumulate_mse_grad
@@ -34,7 +34,7 @@ class FitManyResult:
         params: the fitted parameters, name -> ``(B, *shape)``.
         history: the whole run's :class:`~neuralfields.History`: ``loss`` / ``psnr`` of the mean over the
             members, and per member in ``history.items["loss"]`` / ``history.items["psnr"]``.
-        psnr: per signal, the PSNR on all its samples after the last step ([0, 1] scale).
+        psnr: per signal, the PSNR on its training samples after the last step ([0, 1] scale).
         steps: steps done.
         stopped_early: a callback stopped the fit before ``steps``.
     """
@@ -45,6 +45,8 @@ class FitManyResult:
     psnr: list[float]
     steps: int
     stopped_early: bool = False
+    val_psnr: list[float] | None = None
+    """Per signal, the PSNR on its held-out samples after the last step (``None`` without a hold-out)."""
 
     def __len__(self) -> int:
         return len(self.psnr)
@@ -69,10 +71,10 @@ class FitManyResult:
 class _ManyTask(Task):
     """``B`` fields as one batched parameter dict; every member sees the same coordinates."""
 
-    def __init__(self, field: Field, params: dict[str, Tensor], coords: Tensor, targets: Tensor,
-                 sampler: RandomBatches | None, loss: LossFn | None) -> None:
+    def __init__(self, field: Field, params: dict[str, Tensor], train: tuple[Tensor, Tensor], val: tuple[Tensor, Tensor],
+                 sampler: RandomBatches | None, loss: LossFn | None) -> None:  # fmt: skip
         self.model, self.params, self.loss = field, params, loss
-        self.coords, self.targets, self.sampler = coords, targets, sampler
+        (self.coords, self.targets), self.val, self.sampler = train, val, sampler
 
     def parameters(self) -> list[Tensor]:
         return list(self.params.values())
@@ -105,16 +107,21 @@ class _ManyTask(Task):
             for name, p in self.params.items():
                 p.copy_(state[f"task/params/{name}"])
 
+    def evaluate(self) -> dict[str, float]:
+        if not self.val[0].shape[0]:
+            return {}
+        return {"psnr": psnr_of_mse(float(self.member_mse(*self.val).mean()))}
+
     @torch.no_grad()
-    def final_mse(self) -> Tensor:
-        """Per-member mean squared error ``(B,)`` on all samples."""
-        b, n = self.targets.shape[0], self.coords.shape[0]
+    def member_mse(self, coords: Tensor, targets: Tensor) -> Tensor:
+        """Per-member mean squared error ``(B,)`` on ``coords (N, d)``, ``targets (B, N, C)``."""
+        b, n = targets.shape[0], coords.shape[0]
         total = []
         for s in range(0, n, _EVAL_CHUNK):
-            xs = self.coords[s : s + _EVAL_CHUNK].unsqueeze(0).expand(b, -1, -1)
-            d = self.model.forward_batched(self.params, xs) - self.targets[:, s : s + _EVAL_CHUNK]  # type: ignore[union-attr]
+            xs = coords[s : s + _EVAL_CHUNK].unsqueeze(0).expand(b, -1, -1)
+            d = self.model.forward_batched(self.params, xs) - targets[:, s : s + _EVAL_CHUNK]  # type: ignore[union-attr]
             total.append((d.double() ** 2).sum((1, 2)))
-        return torch.stack(total).sum(0) / (n * self.targets.shape[2])
+        return torch.stack(total).sum(0) / (n * targets.shape[2])
 
 
 def fit_many(
@@ -127,6 +134,8 @@ def fit_many(
     schedule: str | None = None,
     min_lr_ratio: float | None = None,
     loss: str | LossFn = "mse",
+    holdout: float = 0.0,
+    eval_every: int = 10,
     seed: int = 0,
     callbacks: Iterable[Callable[[StepInfo], bool | None]] = (),
     checkpoint: str | os.PathLike[str] | None = None,
@@ -149,6 +158,10 @@ def fit_many(
         signals: ``(B, C, *spatial)`` in [0, 1], or a sequence of same-shape signals.
         steps, lr, batch_size, schedule, min_lr_ratio, loss, seed: as in :func:`~neuralfields.fit` (a
             custom ``loss`` is applied to each member and the sum is minimised, with autograd).
+        holdout: fraction of the samples held out of every member's training (the same samples for all,
+            as :func:`~neuralfields.fit` would hold out with this ``seed``); ``history.val_psnr`` is the
+            PSNR of the members' mean held-out error, ``result.val_psnr`` each member's at the end.
+        eval_every: evaluate the held-out samples every this many steps (and at the end).
         callbacks: called after each step with a :class:`~neuralfields.training.StepInfo` (its ``items``
             hold each member's ``loss`` and ``psnr``); one returning ``True`` stops the fit.
         checkpoint, checkpoint_every, resume: as in :func:`~neuralfields.fit` (bit-identical resume on
@@ -172,14 +185,22 @@ def fit_many(
     coords, targets = stack_signals(field, signals)
     coords, targets = coords.to(param.device, param.dtype), targets.to(param.device, param.dtype)
     b, n = targets.shape[0], coords.shape[0]
-    sampler = None if batch_size is None or batch_size >= n else RandomBatches(n, batch_size, seed=seed)
-    task = _ManyTask(field, field.batch_parameters(b), coords, targets, sampler, resolve_loss(loss))
+    held = holdout_mask((n,), holdout, seed=seed).to(coords.device)
+    train_idx, val_idx = (~held).nonzero().squeeze(1), held.nonzero().squeeze(1)
+    if train_idx.numel() == 0:
+        raise InvalidDataError("no samples are left for training after the hold-out")
+    t = train_idx.numel()
+    sampler = None if batch_size is None or batch_size >= t else RandomBatches(t, batch_size, seed=seed)
+    train, val = (coords[train_idx], targets[:, train_idx]), (coords[val_idx], targets[:, val_idx])
+    task = _ManyTask(field, field.batch_parameters(b), train, val, sampler, resolve_loss(loss))
     result = run(
-        task, steps=steps, lr=lr, schedule=schedule, min_lr_ratio=min_lr_ratio, callbacks=callbacks,
+        task, steps=steps, lr=lr, schedule=schedule, min_lr_ratio=min_lr_ratio, eval_every=eval_every, callbacks=callbacks,
         checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
-        settings={"batch_size": batch_size, "seed": seed, "num_signals": b, "num_samples": n, **loss_setting(loss)},
+        settings={"batch_size": batch_size, "holdout": holdout, "seed": seed, "num_signals": b, "num_samples": n,
+                  **loss_setting(loss)},  # fmt: skip
         progress=progress, desc=f"fit_many ({b})",
     )  # fmt: skip
-    psnr = [psnr_of_mse(float(m)) for m in task.final_mse()]
+    psnr = [psnr_of_mse(float(m)) for m in task.member_mse(*train)]
+    val_psnr = [psnr_of_mse(float(m)) for m in task.member_mse(*val)] if val_idx.numel() else None
     detached = {k: v.detach() for k, v in task.params.items()}
-    return FitManyResult(field, detached, result.history, psnr, result.steps, result.stopped_early)
+    return FitManyResult(field, detached, result.history, psnr, result.steps, result.stopped_early, val_psnr)
