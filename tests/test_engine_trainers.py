@@ -1,4 +1,5 @@
-"""fit_hyper, train_autoencoder and the solvers run on the one engine: the same checks for each.
+"""Every trainer (fit, fit_many, fit_dataset, fit_hyper, train_autoencoder) and the solvers run on the one
+engine: the same checks for each.
 
 Callbacks stop them early, a loss that stops being finite raises NonFiniteLossError naming its step, a
 checkpointed run resumed into new objects ends bit-identically to a straight run (on the CPU), resuming
@@ -31,7 +32,96 @@ def digits():
     return nf.data.load_dataset("digits", n=24, size=8)
 
 
-# ---- the three adapters behind one interface: build new objects, run, read the outcome ----------
+# ---- the adapters behind one interface: build new objects, run, read the outcome ----------------
+
+
+class FitCase:
+    name = "fit"
+    full = (STEPS, False)
+
+    def __init__(self, images):
+        self.image = images[0]
+
+    def make(self):
+        return nf.Siren(2, 1, hidden_features=16, hidden_layers=2, seed=0)
+
+    def run(self, model, **kw):
+        args = dict(steps=STEPS, batch_size=20, holdout=0.1, eval_every=3, progress=False)
+        return nf.fit(model, self.image, **{**args, **kw})
+
+    def other_settings(self):
+        return {"batch_size": 30}
+
+    def done(self, model, res):
+        return res.steps, res.stopped_early
+
+    def outcome(self, model, res):
+        return {**model.state_dict(), "loss": torch.tensor(res.history.loss), "val": torch.tensor(res.history.val_psnr)}
+
+    def poison(self, model):
+        with torch.no_grad():
+            model.layers[0].weight.fill_(math.nan)
+
+
+class FitManyCase:
+    """Three fields in one batched computation (their parameters live in the run, not in a module)."""
+
+    name = "fit_many"
+    full = (STEPS, False)
+
+    def __init__(self, images):
+        self.images = images[:3]
+
+    def make(self):
+        return {"template": nf.Siren(2, 1, hidden_features=16, hidden_layers=2, seed=0)}
+
+    def run(self, holder, **kw):
+        args = dict(steps=STEPS, batch_size=20, holdout=0.1, eval_every=3, progress=False)
+        holder["res"] = nf.fit_many(holder["template"], self.images, **{**args, **kw})
+        return holder["res"]
+
+    def other_settings(self):
+        return {"batch_size": 30}
+
+    def done(self, holder, res):
+        return res.steps, res.stopped_early
+
+    def outcome(self, holder, res):
+        return {**res.params, "loss": torch.tensor(res.history.items["loss"]), "val": torch.tensor(res.history.val_psnr)}
+
+
+class FitDatasetCase:
+    """One field for three images; ``mode`` "binary" takes the inner SIREN's fast step, "film" autograd."""
+
+    name = "fit_dataset"
+    full = (STEPS, False)
+
+    def __init__(self, images, mode="binary"):
+        self.images, self.mode = images[:3], mode
+
+    def make(self):
+        if self.mode == "binary":
+            cond = nf.BinaryCode(3)
+        else:
+            cond = nf.Latent(3, dim=4, mode="film", seed=0)
+        return nf.ConditionedField(nf.Siren(2 + cond.extra_features, 1, hidden_features=16, hidden_layers=2, seed=0), cond)
+
+    def run(self, model, **kw):
+        args = dict(steps=STEPS, items_per_step=2, pixels_per_item=20, eval_every=3, progress=False)
+        return nf.fit_dataset(model, self.images, **{**args, **kw})
+
+    def other_settings(self):
+        return {"items_per_step": 3}
+
+    def done(self, model, res):
+        return res.steps, res.stopped_early
+
+    def outcome(self, model, res):
+        return {**model.state_dict(), "loss": torch.tensor(res.history.loss), "val": torch.tensor(res.history.val_psnr)}
+
+    def poison(self, model):
+        with torch.no_grad():
+            model.field.layers[0].weight.fill_(math.nan)
 
 
 class HyperCase:
@@ -128,12 +218,24 @@ class SolveCase:
         return out
 
 
-CASES = {"fit_hyper": HyperCase, "train_autoencoder": AutoEncoderCase, "solve": SolveCase}
+CASES = {
+    "fit": FitCase,
+    "fit_many": FitManyCase,
+    "fit_dataset": FitDatasetCase,
+    "fit_dataset_film": lambda images: FitDatasetCase(images, mode="film"),
+    "fit_hyper": HyperCase,
+    "train_autoencoder": AutoEncoderCase,
+    "solve": SolveCase,
+}
+
+
+def _case(name, shapes, digits):
+    return CASES[name](digits if name == "train_autoencoder" else shapes)
 
 
 @pytest.fixture(params=list(CASES))
 def case(request, shapes, digits):
-    return CASES[request.param](digits if request.param == "train_autoencoder" else shapes)
+    return _case(request.param, shapes, digits)
 
 
 def _stop_at(step):
@@ -199,9 +301,9 @@ def test_progress_bar_on_a_terminal(case, monkeypatch, capsys):
     assert case.name in err and f"{case.full[0]}/{STEPS}" in err
 
 
-@pytest.mark.parametrize("case_name", ["fit_hyper", "train_autoencoder"])
+@pytest.mark.parametrize("case_name", ["fit", "fit_dataset", "fit_dataset_film", "fit_hyper", "train_autoencoder"])
 def test_non_finite_loss_names_the_step(case_name, shapes, digits):
-    case = CASES[case_name](digits if case_name == "train_autoencoder" else shapes)
+    case = _case(case_name, shapes, digits)
     model = case.make()
 
     def poison(info):
@@ -234,3 +336,29 @@ def test_non_finite_objective_names_the_step(shapes):
     with pytest.raises(NonFiniteLossError) as err:
         solve(y, "denoise", NaNAfter(), sigma=0.1, steps=10, progress=False)
     assert err.value.step == 3
+
+
+def test_a_diverging_fit_many_names_the_step(shapes):
+    """fit_many's parameters are not reachable from a callback: an enormous learning rate diverges it."""
+    with pytest.raises(NonFiniteLossError) as err:
+        nf.fit_many(nf.Siren(2, 1, hidden_features=16, seed=0), shapes[:3], steps=30, lr=1e30, progress=False)
+    assert err.value.step >= 2 and f"at step {err.value.step};" in str(err.value)
+
+
+def test_losses_default_to_the_fast_mse_step_and_take_any_callable(shapes, digits):
+    """The fast path (default "mse") and autograd through a callable MSE train alike."""
+    import torch.nn.functional as F
+
+    for name in ("fit", "fit_many", "fit_dataset"):
+        case = _case(name, shapes, digits)
+        fast_obj, slow_obj = case.make(), case.make()
+        fast = case.outcome(fast_obj, case.run(fast_obj))
+        slow_res = case.run(slow_obj, loss=F.mse_loss)
+        slow = case.outcome(slow_obj, slow_res)
+        assert not slow_res.history.psnr  # PSNR is recorded for the built-in MSE only
+        for key in fast:
+            torch.testing.assert_close(fast[key], slow[key], rtol=1e-3, atol=1e-5, msg=f"{name} {key}")
+    res = nf.fit(nf.Siren(2, 1, hidden_features=8, seed=0), shapes[0], steps=3, loss="l1", progress=False)
+    assert len(res.history.loss) == 3
+    with pytest.raises(nf.errors.ConfigError, match="unknown loss 'l3'"):
+        nf.fit_many(nf.Siren(2, 1, hidden_features=8, seed=0), shapes[:2], steps=1, loss="l3", progress=False)
