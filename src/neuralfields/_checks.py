@@ -13,7 +13,7 @@ from torch import Tensor
 
 from .errors import ConfigError, DTypeError, InvalidDataError, ShapeError
 
-__all__ = ["check_option", "check_positive_int", "check_positive_float", "check_float_tensor", "check_images", "generator", "image_size"]
+__all__ = ["check_option", "check_positive_int", "check_positive_float", "check_float_tensor", "check_images", "check_coords", "generator", "image_size"]
 
 
 def check_option(what: str, value: Any, options: Sequence[str]) -> str:
@@ -113,3 +113,22 @@ def check_images(
     if finite and not bool(torch.isfinite(x).all()):
         raise InvalidDataError(f"{what} contains NaN or infinite values; replace them (e.g. mask them out) first")
     return x
+
+
+def check_coords(coords: Any, in_features: int, owner: str) -> Tensor:
+    """``coords`` if it is a floating-point tensor of coordinates ``(..., in_features)``.
+
+    Raises:
+        DTypeError: not a floating-point tensor.
+        ShapeError: the last dimension is not ``in_features``.
+    """
+    if not isinstance(coords, Tensor):
+        raise DTypeError(f"coords must be a torch.Tensor, got {type(coords).__name__}")
+    if not coords.is_floating_point():
+        raise DTypeError(f"coords must be floating point, got {coords.dtype}; use coords.float()")
+    if coords.dim() == 0 or coords.shape[-1] != in_features:
+        raise ShapeError(
+            f"{owner} expects coordinates of shape (..., {in_features}) (in_features={in_features}), "
+            f"got {tuple(coords.shape)}"
+        )
+    return coords

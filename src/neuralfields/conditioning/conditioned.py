@@ -10,8 +10,9 @@ import torch
 from torch import Tensor, nn
 
 from .._capabilities import Layered, Modulatable, missing
+from .._checks import check_coords
 from .._registry import register
-from ..errors import ConfigError, DTypeError, ShapeError
+from ..errors import ConfigError, ShapeError
 from ..fields.base import Field
 from ..grid import _item_seed
 from .base import Conditioning, Model
@@ -113,15 +114,7 @@ class ConditionedField(Model):
             DTypeError: coords are not a floating-point tensor.
             ShapeError: their last dimension is not ``in_features``.
         """
-        if not isinstance(coords, Tensor):
-            raise DTypeError(f"coords must be a torch.Tensor, got {type(coords).__name__}")
-        if not coords.is_floating_point():
-            raise DTypeError(f"coords must be floating point, got {coords.dtype}; use coords.float()")
-        if coords.dim() == 0 or coords.shape[-1] != self.in_features:
-            raise ShapeError(
-                f"{type(self).__name__} expects coordinates of shape (..., {self.in_features}) "
-                f"(in_features={self.in_features}), got {tuple(coords.shape)}"
-            )
+        check_coords(coords, self.in_features, type(self).__name__)
 
     def example_inputs(self, batch: int = 2, *, seed: int = 0) -> tuple[Tensor, Tensor]:
         """``(coords (batch, 5, in_features) in [-1, 1], index (batch,))`` drawn from ``seed``."""

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
+from .._checks import check_coords
 from .._config import Configurable
 from .._registry import config_repr
-from ..errors import DTypeError, ShapeError
+from ..errors import ShapeError
 
 __all__ = ["Field"]
 
@@ -46,15 +47,7 @@ class Field(Configurable, nn.Module):
             ShapeError: the last dimension is not ``in_features`` (or, when ``batched``, coords are
                 not ``(B, N, in_features)``).
         """
-        if not isinstance(coords, Tensor):
-            raise DTypeError(f"coords must be a torch.Tensor, got {type(coords).__name__}")
-        if not coords.is_floating_point():
-            raise DTypeError(f"coords must be floating point, got {coords.dtype}; use coords.float()")
-        if coords.dim() == 0 or coords.shape[-1] != self.in_features:
-            raise ShapeError(
-                f"{type(self).__name__} expects coordinates of shape (..., {self.in_features}) "
-                f"(in_features={self.in_features}), got {tuple(coords.shape)}"
-            )
+        check_coords(coords, self.in_features, type(self).__name__)
         if batched and coords.dim() != 3:
             raise ShapeError(
                 f"batched evaluation expects coordinates (B, N, {self.in_features}), "
