@@ -150,17 +150,8 @@ class HyperSiren(Model):
         if not isinstance(self.head, nn.Module):
             raise ConfigError(f"the hyper-head {head!r} must build an nn.Module (a HyperHead), got {type(self.head).__name__}")
 
-    @property
-    def config(self) -> dict[str, Any]:
-        """The constructor arguments (JSON-serialisable)."""
-        return {
-            "image_size": list(self.image_size), "channels": self.channels, "latent_dim": self.latent_dim,
-            "encoder": self.encoder_name, "head": self.head_name, "rank": self.rank,
-            "hidden_features": self.hidden_features, "hidden_layers": self.hidden_layers,
-            "first_omega_0": self.first_omega_0, "hidden_omega_0": self.hidden_omega_0,
-            "encoder_width": self.encoder_width, "latent": self.latent, "film_scale": self.film_scale,
-            "init_scale": self.init_scale, "seed": self.seed,
-        }  # fmt: skip
+    def _finalize_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        return {**config, "image_size": list(self.image_size)}  # an int size is stored as (H, W)
 
     def extra_repr(self) -> str:
         return config_repr(self)

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from .._loop import run
+from .._config import Configurable
 from .._registry import config_repr, create, register
 from .._task import StepInfo
 from ..errors import ConfigError, DTypeError, ShapeError
@@ -97,9 +98,10 @@ def _frozen(prior: Any) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
-class Solver:
+class Solver(Configurable):
     """Base class: subclasses choose how the image is parameterised (:meth:`parameterize`); the loop,
-    the objective, snapshots and early stopping are shared.
+    the objective, snapshots and early stopping are shared. Its ``config`` is captured from the
+    constructor's arguments.
 
     Args:
         lr: Adam's learning rate.
@@ -112,11 +114,6 @@ class Solver:
         if not isinstance(lr, (int, float)) or not lr > 0:
             raise ConfigError(f"lr must be > 0, got {lr!r}")
         self.lr = float(lr)
-
-    @property
-    def config(self) -> dict[str, Any]:
-        """JSON-serialisable constructor arguments."""
-        return {"lr": self.lr}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({config_repr(self)})"
@@ -231,10 +228,6 @@ class MAPSolver(Solver):
             raise ConfigError(f"unknown start {start!r}; use 'flat' or 'adjoint'")
         self.start = start
 
-    @property
-    def config(self) -> dict[str, Any]:
-        return {"lr": self.lr, "start": self.start}
-
     def parameterize(self, x0: Tensor) -> tuple[list[Tensor], Callable[[], Tensor]]:
         x = x0.detach().clone().requires_grad_(True)
         return [x], lambda: x
@@ -268,9 +261,8 @@ class FieldSolver(Solver):
             spec = {"name": "siren", "config": {**cfg, **spec}}
         self.field_spec, self.seed = spec, seed
 
-    @property
-    def config(self) -> dict[str, Any]:
-        return {"field": self.field_spec, "lr": self.lr, "seed": self.seed}
+    def _finalize_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        return {**config, "field": self.field_spec}  # the network's full spec, defaults resolved
 
     def build_field(self, channels: int) -> Field:
         """The network for images with ``channels`` channels."""

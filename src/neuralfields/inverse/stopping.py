@@ -28,19 +28,20 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._config import Configurable
 from .._registry import available, create, get, register
 from ..errors import ConfigError
 
 __all__ = ["StoppingRule", "FixedBudget", "Discrepancy", "HoldoutStop", "stopping_rule", "STOPPING_RULES"]
 
 
-class StoppingRule:
+class StoppingRule(Configurable):
     """Base class of the rules (registry kind ``"stopping"``): :meth:`start` once, then :meth:`observe`
     every iteration.
 
-    Subclasses implement :meth:`observe` (and :meth:`start` to hold out measurements or set a level),
-    return their constructor arguments from :attr:`config` (JSON-serialisable: the registry rebuilds the
-    rule from them) and their changing state from :meth:`state_dict`.
+    Subclasses implement :meth:`observe` (and :meth:`start` to hold out measurements or set a level) and
+    return their changing state from :meth:`state_dict`; :attr:`config` (what the registry rebuilds the
+    rule from) is captured from the constructor's arguments.
     """
 
     name = "rule"
@@ -70,11 +71,6 @@ class StoppingRule:
             ``(keep, stop)``, two bool tensors ``(B,)``.
         """
         raise NotImplementedError
-
-    @property
-    def config(self) -> dict[str, Any]:
-        """The rule's settings (its constructor arguments)."""
-        return {}
 
     def state_dict(self) -> dict[str, Tensor]:
         """The state :meth:`observe` changes (tensors), for checkpoints; empty for a stateless rule."""
@@ -122,10 +118,6 @@ class Discrepancy(StoppingRule):
             raise ConfigError(f"tau must be > 0, got {tau!r}")
         self.tau = float(tau)
 
-    @property
-    def config(self) -> dict[str, Any]:
-        return {"tau": self.tau}
-
     def start(self, y: Tensor, informative: Tensor, sigma: float) -> Tensor:
         # every value of y carries noise of variance sigma^2 (also where it carries no signal)
         self._level = self.tau * y[0].numel() * sigma**2
@@ -156,10 +148,6 @@ class HoldoutStop(StoppingRule):
         if not isinstance(patience, int) or patience < 1:
             raise ConfigError(f"patience must be a positive int, got {patience!r}")
         self.fraction, self.patience, self.min_delta, self.seed = float(fraction), patience, float(min_delta), seed
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return {"fraction": self.fraction, "patience": self.patience, "min_delta": self.min_delta, "seed": self.seed}
 
     def start(self, y: Tensor, informative: Tensor, sigma: float) -> Tensor:
         held = self._held_out(informative.cpu()).to(y.device)

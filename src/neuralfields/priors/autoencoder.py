@@ -74,13 +74,8 @@ class AutoEncoder(Prior):
                 nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1),
             )  # fmt: skip
 
-    @property
-    def config(self) -> dict[str, Any]:
-        """The constructor arguments (JSON-serialisable)."""
-        return {
-            "image_size": list(self.image_size), "channels": self.channels, "latent_dim": self.latent_dim,
-            "width": self.width, "temperature": self.temperature, "seed": self.seed,
-        }  # fmt: skip
+    def _finalize_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        return {**config, "image_size": list(self.image_size)}
 
     def encode(self, x: Tensor) -> Tensor:
         """Latents ``(B, latent_dim)`` in [0, 1]."""
