@@ -77,7 +77,7 @@ def test_unregistered_model_cannot_be_saved(tmp_path):
         nf.save(Local(2, 1, 8), tmp_path / "x.safetensors")
     with pytest.raises(ConfigError, match="reserved|non-reserved"):
         nf.save(nf.Siren(2, 1, 8), tmp_path / "x.safetensors", metadata={"neuralfields.kind": "x"})
-    with pytest.raises(ConfigError, match="directory"):
+    with pytest.raises(nf.errors.OutputError, match="is a folder"):
         nf.save(nf.Siren(2, 1, 8), tmp_path)
 
 

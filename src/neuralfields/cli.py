@@ -17,6 +17,7 @@ from typing import Any
 
 from . import __version__
 from ._cli_args import add_image_set_arguments, listing, pixels, size
+from ._files import check_output_file, check_output_folder
 from .errors import ConfigError, NeuralFieldsError
 
 __all__ = ["main", "build_parser"]
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="neuralfields", description="Neural fields (implicit neural representations) in PyTorch.")
     parser.add_argument("--version", action="version", version=f"neuralfields {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     fit = FitConfig()
@@ -282,6 +284,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from . import data, io
     from .fields import Field, render
 
+    check_output_file(args.out)  # before loading and rendering
     model = io.load(args.file)
     if not isinstance(model, Field):
         raise ConfigError(f"{args.file} holds a {type(model).__name__}, not a field that can be rendered")
@@ -325,13 +328,22 @@ def _cmd_samples(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    Expected failures (bad input, unusable files and folders) print one line and return 1; ``--debug``
+    shows the traceback instead.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "out", None) is not None and args.command != "render":
+            check_output_folder(args.out)  # before any training: a report folder that cannot be written
         return int(args.func(args))
-    except NeuralFieldsError as exc:
-        print(f"neuralfields {args.command}: error: {exc}", file=sys.stderr)
+    except (NeuralFieldsError, OSError) as exc:
+        if args.debug:
+            raise
+        what = str(exc) if isinstance(exc, NeuralFieldsError) else f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+        print(f"neuralfields {args.command}: error: {what} (--debug shows the traceback)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -26,6 +26,7 @@ __all__ = [
     "DuplicateNameError",
     "PluginWarning",
     "FileFormatError",
+    "OutputError",
     "CheckpointError",
     "OptionalDependencyError",
 ]
@@ -110,6 +111,11 @@ class PluginWarning(UserWarning):
 
 class FileFormatError(NeuralFieldsError, ValueError):
     """A file is missing, truncated, corrupt, or not a neuralfields safetensors file."""
+
+
+class OutputError(NeuralFieldsError, OSError):
+    """A file or folder cannot be written: a read-only or missing folder, a full disk, a path that is a
+    folder (or a file where a folder is needed), a read-only file. The message names the user's path."""
 
 
 class CheckpointError(FileFormatError):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from . import _registry
+from ._files import atomic_write
 from .errors import ConfigError, FileFormatError, UnknownNameError
 
 __all__ = ["save", "load", "read_metadata", "atomic_write", "FORMAT_VERSION"]
@@ -40,38 +40,6 @@ def _version() -> str:
     from . import __version__
 
     return __version__
-
-
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
-
-    A crash or a full disk leaves either the old file or the new one, never half of it; parent folders
-    are created. Every file neuralfields writes (models, checkpoints, images, reports) goes through it.
-
-    Example:
-        >>> import tempfile, os
-        >>> p = atomic_write(os.path.join(tempfile.mkdtemp(), "a", "b.txt"), b"hello")
-        >>> p.read_bytes()
-        b'hello'
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"{path} is a directory; give a file name such as {path / 'model.safetensors'}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; use the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _tensors_for_file(state: dict[str, Tensor]) -> dict[str, Tensor]:
