@@ -87,7 +87,9 @@ def test_output_folders_are_checked_before_work(tmp_path):
     as_file.write_text("")
     with pytest.raises(OutputError, match="exists and is a file"):
         _files.check_output_folder(as_file)
-    assert _files.check_output_folder(tmp_path / "new" / "deep").is_dir()
+    assert not _files.check_output_folder(tmp_path / "new" / "deep").exists()  # checked, not created
+    with pytest.raises(OutputError, match="cannot be created: .*taken is a file"):
+        _files.check_output_folder(as_file / "sub")
     with pytest.raises(OutputError, match="cannot create the folder"):
         nf.save(MODEL, as_file / "m.safetensors")
     assert isinstance(OutputError("x"), OSError) and isinstance(OutputError("x"), nf.NeuralFieldsError)

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from .errors import ConfigError, DTypeError, InvalidDataError, ShapeError
 
-__all__ = ["check_option", "check_positive_int", "check_positive_float", "check_float_tensor", "check_images", "check_coords", "generator", "image_size"]
+__all__ = ["check_option", "check_positive_int", "check_positive_float", "check_float_tensor", "check_images", "check_coords", "check_seed", "generator", "image_size"]
 
 
 def check_option(what: str, value: Any, options: Sequence[str]) -> str:
@@ -48,13 +48,30 @@ def check_float_tensor(name: str, x: Any) -> Tensor:
     return x
 
 
+SEED_LIMIT = 2**63
+"""Seeds are ints in ``[0, 2**63)``."""
+
+
+def check_seed(seed: Any, name: str = "seed", *, allow_none: bool = False) -> Any:
+    """``seed`` if it is an int in ``[0, 2**63)`` (or ``None`` when allowed).
+
+    Example:
+        >>> check_seed(7), check_seed(None, allow_none=True)
+        (7, None)
+    """
+    if seed is None and allow_none:
+        return None
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < SEED_LIMIT:
+        allowed = "an int in [0, 2**63)" + (" or None" if allow_none else "")
+        raise ConfigError(f"{name} must be {allowed}, got {seed!r}")
+    return seed
+
+
 def generator(seed: int | torch.Generator) -> torch.Generator:
     """A generator seeded with ``seed`` (a generator is used as it is)."""
     if isinstance(seed, torch.Generator):
         return seed
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ConfigError(f"seed must be an int or a torch.Generator, got {seed!r}")
-    return torch.Generator().manual_seed(seed)
+    return torch.Generator().manual_seed(check_seed(seed))
 
 
 def image_size(value: Any) -> tuple[int, int]:

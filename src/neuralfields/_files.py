@@ -55,21 +55,23 @@ def _sweep(target: Path) -> None:
 
 
 def check_output_folder(folder: str | os.PathLike[str]) -> Path:
-    """Create ``folder`` if needed and check that files can be written in it, before any long work.
+    """Check that ``folder`` can be created (if missing) and written to, before any long work; nothing is
+    created (a failed command leaves no empty folder behind).
 
     Raises:
-        OutputError: it is a file, or it cannot be created or written to.
+        OutputError: it (or an ancestor) is a file, or the nearest existing folder cannot be written to.
     """
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"{folder} exists and is a file, not a folder; give another --out, or remove the file")
+    existing = next(p for p in [folder, *folder.parents] if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        what = "exists and is a file, not a folder" if existing == folder else f"cannot be created: {existing} is a file"
+        raise OutputError(f"{folder} {what}; give another --out, or remove the file")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=f".write-check.{os.getpid()}.", suffix=".tmp", dir=folder)
+        fd, probe = tempfile.mkstemp(prefix=f".write-check.{os.getpid()}.", suffix=".tmp", dir=existing)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise OutputError(f"cannot write to the folder {folder}: {_reason(exc)}") from None
+        raise OutputError(f"cannot write to the folder {existing}: {_reason(exc)}") from None
     return folder
 
 

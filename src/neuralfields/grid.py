@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import Tensor
 
+from ._checks import check_seed
 from .errors import ConfigError, DTypeError, ShapeError
 
 __all__ = [
@@ -48,9 +49,7 @@ def _check_shape(shape: Sequence[int] | int, what: str = "shape") -> tuple[int, 
 def _seeded(seed: int | torch.Generator) -> torch.Generator:
     if isinstance(seed, torch.Generator):
         return seed
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ConfigError(f"seed must be an int or a torch.Generator, got {seed!r}")
-    return torch.Generator().manual_seed(seed)
+    return torch.Generator().manual_seed(check_seed(seed))
 
 
 def pixel_centers(
@@ -258,7 +257,7 @@ class RandomBatches:
             raise ConfigError(f"batch_size must be a positive int, got {batch_size!r}")
         self.num_samples = num_samples
         self.batch_size = min(batch_size, num_samples)
-        self.seed = seed
+        self.seed = check_seed(seed)
         self.batches_per_epoch = -(-num_samples // self.batch_size)
         self._cached: tuple[int, Tensor] | None = None
 

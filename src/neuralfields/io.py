@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +26,13 @@ from torch import Tensor, nn
 
 from . import _registry
 from ._files import atomic_write
+from ._header import FLOAT_DTYPES, LIMITS, TensorInfo, _OverBudget, construction_budget, loads_limited, read_header
 from .errors import ConfigError, FileFormatError, UnknownNameError
 
 __all__ = ["save", "load", "read_metadata", "atomic_write", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 _PREFIX = "neuralfields."
-_MAX_HEADER = 100 * 1024 * 1024
 
 
 def _version() -> str:
@@ -102,57 +101,13 @@ def save(model: nn.Module, path: str | os.PathLike[str], *, metadata: dict[str, 
     return serialize(model.state_dict(), meta, path)
 
 
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise FileFormatError(f"no such file: {path}")
-    if not path.is_file():
-        raise FileFormatError(f"{path} is not a file")
-    with path.open("rb") as fh:
-        head = fh.read(8)
-        if len(head) < 8:
-            raise FileFormatError(f"{path} is too short to be a safetensors file ({len(head)} bytes)")
-        (n,) = struct.unpack("<Q", head)
-        size = path.stat().st_size
-        if n == 0 or n > _MAX_HEADER or 8 + n > size:
-            # only now look at the leading bytes: in a valid file they are the header length
-            if head[:1] == b"\x80" or head[:2] == b"PK":
-                raise FileFormatError(
-                    f"{path} looks like a pickle / torch.save file, not safetensors. neuralfields never "
-                    f"unpickles files (it could run code); convert it in a trusted environment with "
-                    f"neuralfields.save"
-                )
-            raise FileFormatError(
-                f"{path} is not a valid safetensors file (header of {n} bytes in a {size}-byte file): "
-                f"it is truncated, corrupt, or another format"
-            )
-        header = fh.read(n)
-    try:
-        parsed = json.loads(header)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise FileFormatError(f"{path} is not a valid safetensors file: its header is not JSON") from None
-    if not isinstance(parsed, dict):
-        raise FileFormatError(f"{path} is not a valid safetensors file: its header is not a JSON object")
-    end = max((v["data_offsets"][1] for k, v in parsed.items() if k != "__metadata__" and isinstance(v, dict)
-               and isinstance(v.get("data_offsets"), list) and len(v["data_offsets"]) == 2), default=0)
-    if 8 + n + end > size:
-        raise FileFormatError(f"{path} is truncated: its header describes {8 + n + end} bytes, the file has {size}")
-
-
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """The string metadata of a safetensors file (without reading its tensors).
 
     Raises:
         FileFormatError: the file is missing or not a valid safetensors file.
     """
-    from safetensors import SafetensorError, safe_open
-
-    path = Path(path)
-    _check_file(path)
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            return dict(fh.metadata() or {})
-    except SafetensorError as exc:
-        raise FileFormatError(f"{path} is not a valid safetensors file: {exc}") from None
+    return read_header(path)[1]
 
 
 def read_tensors(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> dict[str, Tensor]:
@@ -161,7 +116,7 @@ def read_tensors(path: str | os.PathLike[str], device: str | torch.device = "cpu
     from safetensors.torch import load_file
 
     path = Path(path)
-    _check_file(path)
+    read_header(path)
     try:
         tensors = load_file(str(path), device=str(device))
     except (SafetensorError, RuntimeError, ValueError) as exc:
@@ -178,7 +133,7 @@ def _spec_from_metadata(path: Path, meta: dict[str, str]) -> dict[str, Any]:
             f"save models with neuralfields.save"
         )
     family, _, version = fmt.partition("/")
-    if family not in ("model", "checkpoint") or not version.isdigit():
+    if family not in ("model", "checkpoint") or not (version.isascii() and version.isdigit()) or len(version) > 6:
         raise FileFormatError(f"{path} has an unknown neuralfields.format {fmt!r}")
     if int(version) > FORMAT_VERSION:
         raise FileFormatError(
@@ -188,10 +143,7 @@ def _spec_from_metadata(path: Path, meta: dict[str, str]) -> dict[str, Any]:
     missing = [k for k in ("kind", "name", "config") if _PREFIX + k not in meta]
     if missing:
         raise FileFormatError(f"{path} lacks the metadata {', '.join(_PREFIX + k for k in missing)}")
-    try:
-        config = json.loads(meta[_PREFIX + "config"])
-    except json.JSONDecodeError as exc:
-        raise FileFormatError(f"{path} has corrupt config metadata (not JSON: {exc})") from None
+    config = loads_limited(meta[_PREFIX + "config"], "its config metadata", path)
     if not isinstance(config, dict):
         raise FileFormatError(f"{path} has config metadata that is not a JSON object")
     kind = meta[_PREFIX + "kind"]
@@ -202,29 +154,88 @@ def _spec_from_metadata(path: Path, meta: dict[str, str]) -> dict[str, Any]:
     return {"kind": kind, "name": meta[_PREFIX + "name"], "config": config}
 
 
-def load(path: str | os.PathLike[str], *, device: str | torch.device = "cpu") -> nn.Module:
+def _build(spec: dict[str, Any], declared: dict[str, TensorInfo], path: Path, limit: int) -> nn.Module:
+    """Build the model a file describes, within what the file holds: no more parameter tensors than it
+    declares, no more values than ``limit``."""
+    values = sum(t.numel for t in declared.values())
+    if values > limit:
+        raise FileFormatError(
+            f"{path} holds {values:,} values, more than the {limit:,} neuralfields loads "
+            f"(load(..., max_parameters=N) or neuralfields._header.LIMITS['max_parameters'] raise it)"
+        )
+    where = f"the {spec['kind']} {spec['name']!r} stored in {path}"
+    try:
+        with construction_budget(len(declared), max(2 * values, values + 10**6)):
+            model = _registry.build(spec)
+    except _OverBudget as exc:
+        raise FileFormatError(
+            f"the config of {where} describes a model with {exc.what}, but the file holds {len(declared)} "
+            f"tensors of {values:,} values: the config is corrupt or hostile"
+        ) from None
+    except UnknownNameError:
+        raise
+    except (ConfigError, TypeError, ValueError, RuntimeError, OverflowError, MemoryError) as exc:
+        raise FileFormatError(f"cannot rebuild {where}: {exc}") from None
+    if not isinstance(model, nn.Module):
+        raise FileFormatError(f"{path} holds a {spec['kind']} ({type(model).__name__}), not a model with weights to load")
+    return model
+
+
+def _check_against_file(model: nn.Module, declared: dict[str, TensorInfo], path: Path) -> None:
+    """The model's state (names and shapes) against the tensors the file declares."""
+    state = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    missing = sorted(set(state) - set(declared))
+    extra = sorted(set(declared) - set(state))
+    wrong = sorted(k for k in set(state) & set(declared) if state[k] != declared[k].shape)
+    if missing or extra or wrong:
+        parts = [f"missing {missing[:5]}" if missing else "", f"unexpected {extra[:5]}" if extra else "",
+                 "shapes " + ", ".join(f"{k}: {list(declared[k].shape)} in the file, {list(state[k])} by its config" for k in wrong[:5]) if wrong else ""]  # fmt: skip
+        raise FileFormatError(f"the weights in {path} do not match its config: {'; '.join(p for p in parts if p)}")
+
+
+def load(
+    path: str | os.PathLike[str], *, device: str | torch.device = "cpu", max_parameters: int | None = None
+) -> nn.Module:
     """Load a model saved with :func:`save` (or the model of a training checkpoint).
 
-    The model is rebuilt through the registry from the stored kind, name and config, and its
-    weights are loaded strictly (every tensor must match). Dtypes are kept as stored.
+    Nothing in the file is trusted before it is checked: the header (sizes, dtypes, byte ranges, nesting
+    depth) against the file, then the config against the tensors the file holds. The model is first built
+    on the ``meta`` device, counting what its config creates, so an absurd config is refused in
+    milliseconds, without allocating memory; then it is built for real, and its weights are loaded
+    strictly (every tensor must match, none may be left over). Dtypes are kept as stored; a model file
+    whose floating-point tensors mix dtypes is refused. The limits are in
+    :data:`neuralfields._header.LIMITS` (see the file-format page).
 
     Args:
         path: a ``.safetensors`` file written by neuralfields.
         device: where to put the model.
+        max_parameters: the most values the model's parameters may hold (default
+            ``LIMITS["max_parameters"]``, 2**31).
 
     Raises:
-        FileFormatError: missing, truncated, corrupt or foreign file; weights that do not match.
+        FileFormatError: missing, truncated, corrupt, hostile or foreign file; a config that does not
+            match the weights; a file that holds no model (e.g. a solver).
         UnknownNameError: the file names a kind or name that is not registered (a plugin is missing).
     """
     path = Path(path)
-    meta = read_metadata(path)
+    declared_all, meta = read_header(path)
     spec = _spec_from_metadata(path, meta)
-    try:
-        model = _registry.build(spec)
-    except ConfigError as exc:  # unknown names keep their own error (it lists what is available)
-        raise FileFormatError(f"cannot rebuild the model stored in {path}: {exc}") from exc
+    base = _registry.base_class(spec["kind"])
+    if base is None or not issubclass(base, nn.Module):
+        raise FileFormatError(f"{path} holds a {spec['kind']} ({spec['name']!r}), not a model with weights to load")
+    declared = {k: v for k, v in declared_all.items() if "/" not in k}  # checkpoints keep other state under "x/"
+    if meta[_PREFIX + "format"].startswith("model/") and len(declared) != len(declared_all):
+        extra = sorted(set(declared_all) - set(declared))[:5]
+        raise FileFormatError(f"{path} is a model file but holds tensors that are not the model's: {extra}")
+    dtypes = sorted({t.dtype for t in declared.values() if t.dtype in FLOAT_DTYPES})
+    if len(dtypes) > 1:
+        raise FileFormatError(f"{path} mixes floating-point dtypes {dtypes} in one model; save it with one dtype")
+    limit = LIMITS["max_parameters"] if max_parameters is None else int(max_parameters)
+    with torch.device("meta"):
+        _check_against_file(_build(spec, declared, path, limit), declared, path)
+    model = _build(spec, declared, path, limit)
     tensors = read_tensors(path, device=device)
-    state = {k: v for k, v in tensors.items() if "/" not in k}  # checkpoints keep other state under "x/"
+    state = {k: v for k, v in tensors.items() if "/" not in k}
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as exc:

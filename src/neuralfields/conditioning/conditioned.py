@@ -95,7 +95,7 @@ class ConditionedField(Model):
         gen = None
         if isinstance(seed, int) and not isinstance(seed, bool):
             gen = torch.Generator().manual_seed(_item_seed(seed, _MODULATOR_STREAM))
-        linear = nn.utils.skip_init(nn.Linear, n_in, n_out)  # no draw from the global RNG
+        linear = nn.utils.skip_init(nn.Linear, n_in, n_out, device=torch.get_default_device())  # no draw from the global RNG
         bound = 1.0 / math.sqrt(n_in)
         with torch.no_grad():
             linear.weight.uniform_(-bound, bound, generator=gen)

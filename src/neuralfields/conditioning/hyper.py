@@ -23,6 +23,7 @@ from ..fields.render import from_unit, to_unit
 from ..fields.siren import Siren
 from ..grid import make_grid
 from .._checks import (
+    check_seed,
     check_float_tensor as _check_float_tensor,
     check_option as _check_option,
     check_positive_float as _check_positive_float,
@@ -133,9 +134,7 @@ class HyperSiren(Model):
         self.encoder_width = _check_positive_int("encoder_width", encoder_width)
         self.film_scale = bool(film_scale)
         self.init_scale = _check_positive_float("init_scale", init_scale)
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-            raise ConfigError(f"seed must be an int or None, got {seed!r}")
-        self.seed = seed
+        self.seed = check_seed(seed, allow_none=True)
         with torch.random.fork_rng(devices=[], enabled=seed is not None):
             if seed is not None:
                 torch.manual_seed(seed)

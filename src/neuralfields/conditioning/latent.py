@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .._checks import check_positive_int
+from .._checks import check_positive_int, check_seed
 from .._registry import register
 from ..errors import ConfigError
 from .base import Conditioning
@@ -47,7 +47,7 @@ class Latent(Conditioning):
             raise ConfigError(f"unknown latent mode {mode!r}; use one of {LATENT_MODES}")
         if not init_std >= 0:
             raise ConfigError(f"init_std must be >= 0, got {init_std!r}")
-        self.dim, self.mode, self.init_std, self.seed = dim, mode, float(init_std), seed
+        self.dim, self.mode, self.init_std, self.seed = dim, mode, float(init_std), check_seed(seed, allow_none=True)
         self.extra_features = dim if mode == "concat" else 0
         self.latent_dim = 0 if mode == "concat" else dim
         gen = torch.Generator().manual_seed(seed) if seed is not None else None

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import torch
 from torch import Tensor, nn
 
-from .._checks import check_positive_float, check_positive_int
+from .._checks import check_positive_float, check_positive_int, check_seed
 from .._registry import register
 from ..errors import ConfigError, ShapeError
 from ..kernels import TRITON_AVAILABLE, sine_layer, sine_layer_batched
@@ -158,12 +158,15 @@ class Siren(Field):
         self.first_omega_0 = float(first_omega_0)
         self.hidden_omega_0 = float(hidden_omega_0)
         self.outermost_linear = bool(outermost_linear)
-        self.seed = seed
+        self.seed = check_seed(seed, allow_none=True)
 
         widths = [in_features, *self._hidden_widths(), out_features]
         # skip_init: the layers get their values from siren_init_ alone (the global RNG is not drawn from
         # when a seed is given)
-        self.layers = nn.ModuleList(nn.utils.skip_init(nn.Linear, a, b) for a, b in zip(widths[:-1], widths[1:]))
+        device = torch.get_default_device()  # the meta device while a file's config is checked
+        self.layers = nn.ModuleList(
+            nn.utils.skip_init(nn.Linear, a, b, device=device) for a, b in zip(widths[:-1], widths[1:])
+        )
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         for i, layer in enumerate(self.layers):
             siren_init_(layer, self.omega(i), first=i == 0, generator=gen)

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._checks import check_seed
 from .._config import Configurable
 from .._registry import available, create, get, register
 from ..errors import ConfigError
@@ -147,7 +148,7 @@ class HoldoutStop(StoppingRule):
             raise ConfigError(f"fraction must be in (0, 1), got {fraction!r}")
         if not isinstance(patience, int) or patience < 1:
             raise ConfigError(f"patience must be a positive int, got {patience!r}")
-        self.fraction, self.patience, self.min_delta, self.seed = float(fraction), patience, float(min_delta), seed
+        self.fraction, self.patience, self.min_delta, self.seed = float(fraction), patience, float(min_delta), check_seed(seed)
 
     def start(self, y: Tensor, informative: Tensor, sigma: float) -> Tensor:
         held = self._held_out(informative.cpu()).to(y.device)

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .._checks import check_seed
 from .._registry import register
 from ..errors import ConfigError, ShapeError
 from .base import Prior
@@ -57,7 +58,7 @@ class AutoEncoder(Prior):
         if not temperature > 0:
             raise ConfigError(f"temperature must be > 0, got {temperature!r}")
         self.image_size, self.channels, self.latent_dim = (h, w), channels, latent_dim
-        self.width, self.temperature, self.seed = width, float(temperature), seed
+        self.width, self.temperature, self.seed = width, float(temperature), check_seed(seed, allow_none=True)
         flat = 2 * width * (h // 4) * (w // 4)
         # nn.Module initialisers use the global RNG: seed a fork of it, so the caller's RNG is untouched
         with torch.random.fork_rng(devices=[], enabled=seed is not None):

@@ -48,7 +48,7 @@ class FourierFeatureField(nf.Field):
         widths = [2 * num_frequencies] + [hidden_features] * hidden_layers + [out_features]
         layers: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-            linear = nn.utils.skip_init(nn.Linear, a, b)  # values from the seeded generator only
+            linear = nn.utils.skip_init(nn.Linear, a, b, device=torch.get_default_device())  # values from the seed only
             bound = math.sqrt(6.0 / a) / 2.0
             with torch.no_grad():
                 linear.weight.uniform_(-bound, bound, generator=gen)
