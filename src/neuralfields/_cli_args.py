@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["size", "pixels", "csv", "listing", "add_image_set_arguments"]
+__all__ = ["size", "pixels", "positive", "seed", "csv", "listing", "add_image_set_arguments"]
 
 
 def size(text: str) -> tuple[int, int]:
@@ -24,6 +24,28 @@ def size(text: str) -> tuple[int, int]:
     if len(dims) != 2 or min(dims) < 1:
         raise argparse.ArgumentTypeError(f"expected N or HxW with positive sizes, got {text!r}")
     return dims  # type: ignore[return-value]
+
+
+def positive(text: str) -> int:
+    """A positive int (``--steps 0`` or ``--n 0`` are refused, not replaced by a default)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
+    return value
+
+
+def seed(text: str) -> int:
+    """A seed: an int in [0, 2**63)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int in [0, 2**63), got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected an int in [0, 2**63), got {text!r}")
+    return value
 
 
 def pixels(text: str) -> int | None:
@@ -56,6 +78,6 @@ def add_image_set_arguments(p: argparse.ArgumentParser, default_size: int, n_hel
     """The image-set arguments of train-prior, restore and hyper-train."""
     p.add_argument("data", metavar="DATA", nargs="?", default="digits", help="a folder of images, or digits | crops | shapes (default: digits)")
     p.add_argument("--out", required=True, type=Path, help="report folder (created)")
-    p.add_argument("--n", type=int, default=None, help=n_help)
-    p.add_argument("--size", type=int, default=default_size, help=f"image size{size_note} (default: {default_size})")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--n", type=positive, default=None, help=n_help)
+    p.add_argument("--size", type=positive, default=default_size, help=f"image size{size_note} (default: {default_size})")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from ._cli_args import add_image_set_arguments, listing, pixels, size
+from ._cli_args import add_image_set_arguments, listing, pixels, positive, seed, size
 from ._files import check_output_file, check_output_folder
 from .errors import ConfigError, NeuralFieldsError
 
@@ -50,20 +50,20 @@ def build_parser() -> argparse.ArgumentParser:
                     "render_HxW.png with --render-size).")  # fmt: skip
     p.add_argument("image", metavar="IMAGE|SAMPLE", nargs="?", help="an image file, or a sample name (see `neuralfields samples`)")
     p.add_argument("--out", required=True, type=Path, help="output folder (created)")
-    p.add_argument("--steps", type=int, default=fit.steps, help=f"training steps (default: {fit.steps})")
+    p.add_argument("--steps", type=positive, default=fit.steps, help=f"training steps (default: {fit.steps})")
     p.add_argument("--size", type=size, default=None, help="resize the image to N or HxW before fitting")
-    p.add_argument("--channels", type=int, choices=(1, 3), default=None, help="1 for grey, 3 for colour")
-    p.add_argument("--hidden-features", type=int, default=fit.hidden_features, help=f"width of the sine layers (default: {fit.hidden_features})")
-    p.add_argument("--hidden-layers", type=int, default=fit.hidden_layers, help=f"number of sine layers (default: {fit.hidden_layers})")
+    p.add_argument("--channels", type=positive, choices=(1, 3), default=None, help="1 for grey, 3 for colour")
+    p.add_argument("--hidden-features", type=positive, default=fit.hidden_features, help=f"width of the sine layers (default: {fit.hidden_features})")
+    p.add_argument("--hidden-layers", type=positive, default=fit.hidden_layers, help=f"number of sine layers (default: {fit.hidden_layers})")
     p.add_argument("--first-omega-0", type=float, default=fit.first_omega_0, help=f"first layer's omega_0 (default: {fit.first_omega_0:g})")
     p.add_argument("--hidden-omega-0", type=float, default=fit.hidden_omega_0, help=f"other layers' omega_0 (default: {fit.hidden_omega_0:g})")
     p.add_argument("--lr", type=float, default=fit.lr, help=f"learning rate (default: {fit.lr:g})")
     p.add_argument("--batch-size", type=pixels, default=fit.batch_size, help=f"pixels per step, or 'full' (default: {fit.batch_size})")
     p.add_argument("--schedule", choices=SCHEDULES, default=fit.schedule, help=f"learning-rate schedule (default: {fit.schedule})")
     p.add_argument("--holdout", type=float, default=fit.holdout, help="fraction of pixels held out for validation")
-    p.add_argument("--seed", type=int, default=fit.seed, help=f"random seed (default: {fit.seed})")
+    p.add_argument("--seed", type=seed, default=fit.seed, help=f"random seed (default: {fit.seed})")
     p.add_argument("--render-size", type=size, default=None, help="also render at N or HxW (e.g. 1024x1024)")
-    p.add_argument("--checkpoint-every", type=int, default=None, help="write out/checkpoint.safetensors every K steps")
+    p.add_argument("--checkpoint-every", type=positive, default=None, help="write out/checkpoint.safetensors every K steps")
     p.add_argument("--resume", action="store_true", help="resume from out/checkpoint.safetensors if it exists")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_fit)
@@ -78,22 +78,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="report folder (created)")
     p.add_argument("--conditioning", choices=conditionings, default=mem.conditioning,
                    help=f"registered conditioning: {listing(conditionings)} (default: {mem.conditioning})")  # fmt: skip
-    p.add_argument("--n", type=int, default=None, help="number of images (default: 100; 16 with --quick)")
-    p.add_argument("--size", type=int, default=32, help="full image size (default: 32)")
-    p.add_argument("--factor", type=int, default=mem.factor, help=f"train at size/factor, render at size (default: {mem.factor})")
-    p.add_argument("--channels", type=int, choices=(1, 3), default=1, help="1 for grey, 3 for colour")
-    p.add_argument("--base-width", type=int, default=mem.base_width, help=f"width at --width-multiple 1 (default: {mem.base_width})")
-    p.add_argument("--width-multiple", type=int, default=mem.width_multiple, help="width = base width x this (default: 1)")
-    p.add_argument("--hidden-layers", type=int, default=mem.hidden_layers, help=f"sine layers (default: {mem.hidden_layers})")
-    p.add_argument("--bottleneck", type=int, default=None, help="use a BottleneckSiren this many times narrower")
-    p.add_argument("--latent-dim", type=int, default=mem.latent_dim, help=f"code size of latent conditioning (default: {mem.latent_dim})")
+    p.add_argument("--n", type=positive, default=None, help="number of images (default: 100; 16 with --quick)")
+    p.add_argument("--size", type=positive, default=32, help="full image size (default: 32)")
+    p.add_argument("--factor", type=positive, default=mem.factor, help=f"train at size/factor, render at size (default: {mem.factor})")
+    p.add_argument("--channels", type=positive, choices=(1, 3), default=1, help="1 for grey, 3 for colour")
+    p.add_argument("--base-width", type=positive, default=mem.base_width, help=f"width at --width-multiple 1 (default: {mem.base_width})")
+    p.add_argument("--width-multiple", type=positive, default=mem.width_multiple, help="width = base width x this (default: 1)")
+    p.add_argument("--hidden-layers", type=positive, default=mem.hidden_layers, help=f"sine layers (default: {mem.hidden_layers})")
+    p.add_argument("--bottleneck", type=positive, default=None, help="use a BottleneckSiren this many times narrower")
+    p.add_argument("--latent-dim", type=positive, default=mem.latent_dim, help=f"code size of latent conditioning (default: {mem.latent_dim})")
     p.add_argument("--latent-mode", choices=LATENT_MODES, default=mem.latent_mode, help="how latent codes condition")
-    p.add_argument("--steps", type=int, default=None, help=f"training steps (default: {mem.steps}; {quick.steps} with --quick)")
+    p.add_argument("--steps", type=positive, default=None, help=f"training steps (default: {mem.steps}; {quick.steps} with --quick)")
     p.add_argument("--holdout", type=float, default=mem.holdout, help="held-out fraction of each image's pixels")
     p.add_argument("--augment", action="store_true", help="flips, small rotations, crops and colour jitter")
     p.add_argument("--embedding-place", choices=PLACES, default=mem.embedding_place, help="where embeddings for the pair selection come from")
     p.add_argument("--metric", choices=METRICS, default=mem.metric, help="similarity metric")
-    p.add_argument("--seed", type=int, default=mem.seed, help="random seed")
+    p.add_argument("--seed", type=seed, default=mem.seed, help="random seed")
     p.add_argument("--quick", action="store_true", help="a preset that finishes in a few minutes on 2 CPU cores")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_memorize)
@@ -105,9 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "moment-matched.safetensors, loss.png, latents_<name>.png, probes.png, reconstructions.png, "
                     "metrics.json and run.json.")  # fmt: skip
     add_image_set_arguments(p, 8, "number of images (default: all 1797 digits / 1000; 400 with --quick)", ", divisible by 4")
-    p.add_argument("--latent-dim", type=int, default=tp.latent_dim, help=f"latent size (default: {tp.latent_dim})")
-    p.add_argument("--width", type=int, default=None, help=f"channels of the first convolution (default: {tp.width}; {tq.width} with --quick)")
-    p.add_argument("--steps", type=int, default=None, help=f"training steps (default: {tp.steps}; {tq.steps} with --quick)")
+    p.add_argument("--latent-dim", type=positive, default=tp.latent_dim, help=f"latent size (default: {tp.latent_dim})")
+    p.add_argument("--width", type=positive, default=None, help=f"channels of the first convolution (default: {tp.width}; {tq.width} with --quick)")
+    p.add_argument("--steps", type=positive, default=None, help=f"training steps (default: {tp.steps}; {tq.steps} with --quick)")
     p.add_argument("--moment-weight", type=float, default=tp.moment_weight, help=f"weight of the moment matching (default: {tp.moment_weight:g})")
     p.add_argument("--test-fraction", type=float, default=tp.test_fraction, help=f"images held out of training (default: {tp.test_fraction:g})")
     p.add_argument("--quick", action="store_true", help="a preset that finishes in well under a minute on 2 CPU cores")
@@ -125,11 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", choices=("denoise", "inpaint", "superres"), default=None, help="the inverse problem (required without --config)")
     p.add_argument("--priors", type=Path, default=None, help="a train-prior report folder (default: train them)")
     p.add_argument("--sigma", type=float, default=None, help="noise level (default: 0.1 for denoise, 0.01 otherwise)")
-    p.add_argument("--iterations", type=int, default=None, help=f"solver budget (default: {rc.iterations}; {rq.iterations} with --quick)")
+    p.add_argument("--iterations", type=positive, default=None, help=f"solver budget (default: {rc.iterations}; {rq.iterations} with --quick)")
     p.add_argument("--snapshots", type=str, default=None, help=f"comma-separated iterations to report (default: {','.join(map(str, rc.snapshots))})")
     p.add_argument("--stop", choices=rules, default=rc.stop, help=f"early-stopping rule: {listing(rules)} (default: {rc.stop})")
     p.add_argument("--methods", type=str, default=",".join(rc.methods), help="comma-separated methods")
-    p.add_argument("--test", type=int, default=None, help=f"number of test images (default: {rc.test}; {rq.test} with --quick)")
+    p.add_argument("--test", type=positive, default=None, help=f"number of test images (default: {rc.test}; {rq.test} with --quick)")
     p.add_argument("--quick", action="store_true", help="a preset that finishes in about a minute on 2 CPU cores")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     p.set_defaults(func=_cmd_restore)
@@ -145,9 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_image_set_arguments(p, hc.size, "number of images (default: all 1797 digits / 1000; 400 with --quick)", "; digits are 8x8 and get resized")
     p.add_argument("--heads", type=str, default=",".join(hc.heads), help=f"comma-separated registered heads: {listing(heads)} (default: {','.join(hc.heads)})")
     p.add_argument("--context-fractions", type=str, default=None, help=f"comma-separated fractions of context pixels (default: {','.join(f'{f:g}' for f in hc.context_fractions)})")
-    p.add_argument("--latent-dim", type=int, default=None, help=f"latent code size (default: {hc.latent_dim})")
-    p.add_argument("--steps", type=int, default=None, help=f"training steps of each hypernetwork (default: {hc.steps}; {hq.steps} with --quick)")
-    p.add_argument("--finetune-steps", type=int, default=None, help=f"nf.fit steps per test image (default: {hc.finetune_steps}; {hq.finetune_steps} with --quick)")
+    p.add_argument("--latent-dim", type=positive, default=None, help=f"latent code size (default: {hc.latent_dim})")
+    p.add_argument("--steps", type=positive, default=None, help=f"training steps of each hypernetwork (default: {hc.steps}; {hq.steps} with --quick)")
+    p.add_argument("--finetune-steps", type=positive, default=None, help=f"nf.fit steps per test image (default: {hc.finetune_steps}; {hq.finetune_steps} with --quick)")
     p.add_argument("--test-fraction", type=float, default=hc.test_fraction, help=f"images held out of training (default: {hc.test_fraction:g})")
     p.add_argument("--quick", action="store_true", help="a preset that finishes in one to two minutes on 2 CPU cores")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, help="a .safetensors file written by neuralfields")
     p.add_argument("--size", type=size, required=True, help="N or HxW, e.g. 1024x1024")
     p.add_argument("--out", type=Path, required=True, help="PNG file to write")
-    p.add_argument("--chunk-size", type=int, default=65536, help="coordinates per forward pass")
+    p.add_argument("--chunk-size", type=positive, default=65536, help="coordinates per forward pass")
     p.set_defaults(func=_cmd_render)
 
     p = sub.add_parser("plugins", help="list installed plugins and what they registered",
@@ -206,7 +206,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     c, h, w = image.shape
     print(f"fitting {source['image']} ({c}x{h}x{w})")
     m = fit_image(image, args.out, cfg, source=str(source["image"]), data=source, progress=not args.no_progress)
-    print(f"PSNR {m['psnr_image']:.2f} dB, SSIM {m['ssim_image']:.4f} after {m['steps']} steps ({m['seconds']:.1f} s); wrote {args.out}/")
+    held = f", held-out {m['val_psnr']:.2f} dB" if m.get("val_psnr") is not None else ""
+    print(f"PSNR {m['psnr_image']:.2f} dB{held}, SSIM {m['ssim_image']:.4f} after {m['steps']} steps ({m['seconds']:.1f} s); "
+          f"wrote {args.out}/")  # fmt: skip
     return 0
 
 
@@ -217,7 +219,7 @@ def _image_set(args: argparse.Namespace, recorded: Any, default_n: int) -> tuple
     if recorded is not None:
         source = dict(recorded[1])
     else:
-        n = args.n or default_n
+        n = default_n if args.n is None else args.n
         source = {"data": _need(args.data, "DATA (a folder or a bundled set)", args.command), "n": n, "size": args.size, "seed": args.seed}
         if getattr(args, "channels", None) is not None:
             source["channels"] = args.channels

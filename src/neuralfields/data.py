@@ -131,8 +131,6 @@ def _from_array(arr: np.ndarray) -> Tensor:
         arr = arr[:, :, None]
     if arr.ndim != 3:
         raise ShapeError(f"expected a 2-D grey or 3-D colour image, got an array of shape {arr.shape}")
-    if arr.shape[2] in (2, 4):  # drop alpha
-        arr = arr[:, :, : arr.shape[2] - 1]
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1))).clamp(0.0, 1.0)
 
 
@@ -233,6 +231,8 @@ def load_image(
 def _convert_channels(image: Tensor, channels: int) -> Tensor:
     if channels not in (1, 3):
         raise ConfigError(f"channels must be 1, 3 or None, got {channels!r}")
+    if image.shape[0] in (2, 4):  # grey or colour with alpha: converting drops the alpha channel
+        image = image[:-1]
     c = image.shape[0]
     if c == channels:
         return image

@@ -1,6 +1,6 @@
 """Coordinate grids, signal <-> sample conversion, pixel samplers and held-out masks.
 
-Conventions (see the design page):
+Conventions (the docs' architecture page and ``shared/DESIGN.md`` in the repository state them too):
 
 * coordinates live in the last dimension, in [-1, 1];
 * grids use pixel centres: pixel ``i`` of ``n`` sits at ``-1 + (2i + 1) / n``, so a grid of any

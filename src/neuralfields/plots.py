@@ -41,19 +41,28 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
     return atomic_write(path, buf.getvalue())
 
 
-def plot_history(history: History, path: str | os.PathLike[str], title: str = "") -> Path:
-    """Training curves: PSNR (train and held-out) and loss against the step, in one PNG.
+PSNR_CAP = 100.0
+"""PSNR curves are drawn up to this many dB: above it, the differences are float rounding, not fit."""
+
+
+def _capped(values: list[float], cap: float) -> list[float]:
+    return [min(v, cap) for v in values]
+
+
+def plot_history(history: History, path: str | os.PathLike[str], title: str = "", psnr_cap: float = PSNR_CAP) -> Path:
+    """Training curves: PSNR (train and held-out, capped at ``psnr_cap`` dB) and loss against the step, in one PNG.
 
     Returns:
         The path written.
     """
     fig = _figure(10, 4)
     ax_psnr, ax_loss = fig.subplots(1, 2)
-    ax_psnr.plot(history.step, history.psnr, label="train (batch)", lw=1)
+    capped = any(v > psnr_cap for v in [*history.psnr, *history.val_psnr])
+    ax_psnr.plot(history.step[: len(history.psnr)], _capped(history.psnr, psnr_cap), label="train (batch)", lw=1)
     if history.val_step:
-        ax_psnr.plot(history.val_step, history.val_psnr, "o-", ms=3, label="held-out")
+        ax_psnr.plot(history.val_step, _capped(history.val_psnr, psnr_cap), "o-", ms=3, label="held-out")
     ax_psnr.set_xlabel("step")
-    ax_psnr.set_ylabel("PSNR (dB)")
+    ax_psnr.set_ylabel(f"PSNR (dB, capped at {psnr_cap:g})" if capped else "PSNR (dB)")
     ax_psnr.grid(alpha=0.3)
     ax_psnr.legend()
     ax_loss.semilogy(history.step, history.loss, lw=1)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, InvalidDataError, ShapeError
 from ..grid import _check_shape, grid_coords
 from .base import Field
 
@@ -52,6 +52,9 @@ def render(
     Returns:
         ``(out_features, *shape)`` on ``device``, in the field's dtype.
 
+    Raises:
+        InvalidDataError: the field outputs NaN or infinite values (e.g. its weights are not finite).
+
     Example:
         >>> import neuralfields as nf
         >>> f = nf.Siren(2, 3, hidden_features=16, seed=0)
@@ -74,7 +77,13 @@ def render(
     out = torch.empty(field.out_features, n, dtype=dtype, device=device)
     for start in range(0, n, chunk_size):
         idx = torch.arange(start, min(start + chunk_size, n), device=at)
-        out[:, start : start + len(idx)] = field(grid_coords(dims, idx, dtype=dtype)).T.to(device)
+        values = field(grid_coords(dims, idx, dtype=dtype))
+        if not bool(torch.isfinite(values).all()):
+            raise InvalidDataError(
+                f"the field's output holds NaN or infinite values (at coordinates of chunk {start // chunk_size}); "
+                f"its weights are probably not finite (a diverged fit?)"
+            )
+        out[:, start : start + len(idx)] = values.T.to(device)
     out = out.reshape(field.out_features, *dims)
     if unit_range:
         out = to_unit(out)

@@ -111,10 +111,10 @@ def ks_uniform(z: Tensor) -> Tensor:
 @torch.no_grad()
 def pair_occupancy(z: Tensor, bins: int = 10) -> float:
     """Mean fraction of occupied cells of a ``bins x bins`` grid over each pair of coordinates in [0, 1]^2."""
-    z = _check(z).detach().clamp(0.0, 1.0 - 1e-9)
+    z = _check(z).detach().double().clamp(0.0, 1.0)
     if not isinstance(bins, int) or bins < 1:
         raise ConfigError(f"bins must be a positive int, got {bins!r}")
-    cells = (z * bins).long()
+    cells = (z * bins).long().clamp_(max=bins - 1)  # a latent of exactly 1.0 is in the last bin
     d = z.shape[1]
     if d < 2:
         return float(torch.unique(cells[:, 0]).numel() / bins)

@@ -87,6 +87,11 @@ def prepare_signal(field: Field, signal: Signal) -> tuple[Tensor, Tensor, tuple[
             f"{field.in_features}; build the field with in_features={coords.shape[1]}"
         )
     if targets.shape[1] != field.out_features:
+        if shape is not None and len(shape) == 2 and shape[-1] in (1, 3, 4) and targets.shape[1] > 4:
+            raise ShapeError(
+                f"the image has shape {(targets.shape[1], *shape)}, which looks like (H, W, C); images are "
+                f"(C, H, W): use image.permute(2, 0, 1)"
+            )
         raise ShapeError(
             f"the signal has {targets.shape[1]} channels but the field has out_features="
             f"{field.out_features}; build the field with out_features={targets.shape[1]}"

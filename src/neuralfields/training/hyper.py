@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .._checks import check_positive_int
+from .._checks import check_positive_int, check_seed
 from .._history import History
 from .._loop import run
 from .._task import StepInfo, StepOutput, Task, psnr_of_mse
@@ -18,6 +18,7 @@ from ..conditioning.hyper import HyperSiren
 from ..errors import ConfigError, DTypeError
 from ..fields.render import from_unit
 from ..grid import RandomBatches
+from ._inputs import stack_images
 
 __all__ = ["fit_hyper", "HyperFitResult"]
 
@@ -214,8 +215,7 @@ def fit_hyper(
         raise ConfigError(f"moment_weight must be >= 0, got {moment_weight!r}")
     if moment_weight > 0 and latent_loss is None:
         raise ConfigError("moment_weight > 0 needs a latent_loss, e.g. latent_loss=neuralfields.priors.moment_matching_loss")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ConfigError(f"seed must be an int, got {seed!r}")
+    seed = check_seed(seed)
     if context_fraction is not None:
         if model.encoder_name != "set":
             raise ConfigError(f"context_fraction needs encoder='set'; the model has encoder={model.encoder_name!r}")
@@ -224,8 +224,9 @@ def fit_hyper(
         context_fraction = float(context_fraction)
     ref = next(model.target.parameters())
     conv = model.encoder_name == "conv"
-    train = model.check_images(train_images, check_size=conv).to(ref)
-    test = None if test_images is None else model.check_images(test_images, check_size=conv).to(ref)
+    # the images' values too (finite, in [0, 1]), as fit does: NaN images used to turn every weight NaN
+    train = model.check_images(stack_images(train_images), check_size=conv).to(ref)
+    test = None if test_images is None else model.check_images(stack_images(test_images), check_size=conv).to(ref)
     task = _HyperTask(model, train, test, batch_size, context_fraction, latent_loss, float(moment_weight), seed)
     settings = {
         "batch_size": batch_size, "context_fraction": context_fraction, "moment_weight": float(moment_weight),
