@@ -82,6 +82,12 @@ def test_bad_sources(tmp_path):
 
 def test_to_uint8_checks():
     with pytest.raises(nf.errors.ShapeError):
-        data.to_uint8(torch.rand(2, 4, 4))
+        data.to_uint8(torch.rand(5, 4, 4))
     with pytest.raises(nf.errors.DTypeError):
         data.to_uint8(torch.zeros(1, 4, 4, dtype=torch.uint8))
+
+
+def test_grey_and_alpha_round_trips_through_png(tmp_path):
+    image = torch.rand(2, 5, 7)
+    back = nf.data.load_image(nf.data.save_image(image, tmp_path / "ga.png"))
+    assert back.shape == (2, 5, 7) and float((back - image).abs().max()) <= 0.5 / 255 + 1e-6

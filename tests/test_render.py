@@ -84,3 +84,37 @@ def test_4096_render_memory_is_bounded(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300)
     grown_mib = float(out.stdout.strip())
     assert grown_mib < 64 + 256, f"peak memory grew by {grown_mib:.0f} MiB"
+
+
+def test_huge_renders_are_refused_at_once():
+    import time
+
+    f = nf.Siren(2, 1, hidden_features=8, seed=0)
+    for shape in ((100_000, 100_000), (2**31, 2**31)):
+        t0 = time.perf_counter()
+        with pytest.raises(nf.errors.ConfigError, match="GiB.*render_to_file"):
+            nf.render(f, shape)
+        assert time.perf_counter() - t0 < 1.0
+    assert nf.render(f, (4, 4), max_bytes=64).shape == (1, 4, 4)  # 16 float32 values: 64 bytes
+    with pytest.raises(nf.errors.ConfigError):
+        nf.render(f, (4, 5), max_bytes=64)
+
+
+def test_render_to_file_matches_render(tmp_path):
+    import numpy as np
+
+    from neuralfields.fields import render_to_file
+
+    f = nf.Siren(2, 3, hidden_features=16, seed=0)
+    png = render_to_file(f, (37, 23), tmp_path / "r.png", chunk_size=100, progress=False)  # bands of 4 rows
+    ref = nf.render(f, (37, 23))
+    assert float((nf.data.load_image(png) - ref).abs().max()) <= 0.5 / 255 + 1e-6
+    npy = render_to_file(f, (37, 23), tmp_path / "r.npy", chunk_size=100, progress=False)
+    arr = np.load(npy, mmap_mode="r")
+    assert arr.shape == (3, 37, 23)
+    torch.testing.assert_close(torch.from_numpy(np.array(arr)), nf.render(f, (37, 23), clamp=False), rtol=0, atol=1e-6)
+    vol = nf.Siren(3, 1, hidden_features=8, seed=0)
+    assert np.load(render_to_file(vol, (4, 5, 6), tmp_path / "v.npy", progress=False)).shape == (1, 4, 5, 6)
+    with pytest.raises(nf.errors.ConfigError, match="a PNG holds a 2-D field"):
+        render_to_file(vol, (4, 5, 6), tmp_path / "v.png", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.npy", "r.png", "v.npy"]  # no temporaries left

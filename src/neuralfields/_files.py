@@ -15,11 +15,14 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import OutputError
 
-__all__ = ["atomic_write", "check_output_file", "check_output_folder"]
+__all__ = ["atomic_write", "atomic_stream", "check_output_file", "check_output_folder"]
 
 
 def _reason(exc: OSError) -> str:
@@ -94,6 +97,48 @@ def check_output_file(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+@contextmanager
+def atomic_stream(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Write a file piece by piece with the guarantees of :func:`atomic_write`: the pieces go to a temporary
+    file that replaces ``path`` only when the ``with`` block ends without an error.
+
+    Example:
+        >>> import tempfile, os
+        >>> with atomic_stream(os.path.join(tempfile.mkdtemp(), "rows.txt")) as fh:
+        ...     _ = fh.write(b"row 1\\n")
+        ...     _ = fh.write(b"row 2\\n")
+    """
+    path = Path(path)
+    target = check_output_file(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the folder {target.parent} for {path}: {_reason(exc)}") from None
+    _sweep(target)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        if target.exists():
+            mode = stat.S_IMODE(target.stat().st_mode)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask  # mkstemp makes owner-only files; use the usual permissions
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
+        raise
+
+
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
@@ -111,33 +156,6 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
         >>> p.read_bytes()
         b'hello'
     """
-    path = Path(path)
-    target = check_output_file(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the folder {target.parent} for {path}: {_reason(exc)}") from None
-    _sweep(target)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if target.exists():
-            mode = stat.S_IMODE(target.stat().st_mode)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask  # mkstemp makes owner-only files; use the usual permissions
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
-        raise
-    return path
+    with atomic_stream(path) as fh:
+        fh.write(data)
+    return Path(path)

@@ -153,11 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     p.set_defaults(func=_cmd_hyper_train)
 
-    p = sub.add_parser("render", help="render a saved field at any resolution", description="Render a field saved as .safetensors to a PNG at any resolution.")
+    p = sub.add_parser("render", help="render a saved field at any resolution",
+                       description="Render a field saved as .safetensors to a PNG (or a .npy array) at any resolution, "
+                       "in bounded memory: the image is computed and written band by band.")  # fmt: skip
     p.add_argument("file", type=Path, help="a .safetensors file written by neuralfields")
     p.add_argument("--size", type=size, required=True, help="N or HxW, e.g. 1024x1024")
-    p.add_argument("--out", type=Path, required=True, help="PNG file to write")
-    p.add_argument("--chunk-size", type=positive, default=65536, help="coordinates per forward pass")
+    p.add_argument("--out", type=Path, required=True, help="PNG file to write (or .npy for float values)")
+    p.add_argument("--chunk-size", type=positive, default=65536, help="coordinates per forward pass (default: 65536)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_render)
 
     p = sub.add_parser("plugins", help="list installed plugins and what they registered",
@@ -283,20 +286,19 @@ def _cmd_hyper_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from . import data, io
-    from .fields import Field, render
+    from . import io
+    from .fields import Field, render_to_file
 
     check_output_file(args.out)  # before loading and rendering
     model = io.load(args.file)
     if not isinstance(model, Field):
         raise ConfigError(f"{args.file} holds a {type(model).__name__}, not a field that can be rendered")
-    if model.in_features != 2 or model.out_features not in (1, 3, 4):
+    if model.in_features != 2 or (args.out.suffix.lower() != ".npy" and not 1 <= model.out_features <= 4):
         raise ConfigError(
-            f"only 2-D fields with 1, 3 or 4 channels render to PNG; {args.file} maps "
+            f"only 2-D fields with 1 to 4 channels render to PNG; {args.file} maps "
             f"{model.in_features}-D coordinates to {model.out_features} channels"
         )
-    image = render(model, args.size, chunk_size=args.chunk_size)
-    data.save_image(image, args.out)
+    render_to_file(model, args.size, args.out, chunk_size=args.chunk_size, progress=not args.no_progress)
     print(f"wrote {args.out} ({args.size[0]}x{args.size[1]})")
     return 0
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-import struct
 import warnings
-import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -246,33 +244,28 @@ def to_uint8(image: Tensor) -> np.ndarray:
     """``(C, H, W)`` in [0, 1] -> ``(H, W)`` or ``(H, W, C)`` uint8 array (values are clamped)."""
     if not isinstance(image, Tensor) or not image.is_floating_point():
         raise DTypeError("to_uint8 expects a floating-point tensor (C, H, W) in [0, 1]")
-    if image.dim() != 3 or image.shape[0] not in (1, 3, 4):
-        raise ShapeError(f"to_uint8 expects (C, H, W) with C in (1, 3, 4), got {tuple(image.shape)}")
+    if image.dim() != 3 or image.shape[0] not in (1, 2, 3, 4):
+        raise ShapeError(f"to_uint8 expects (C, H, W) with C in (1, 2, 3, 4), got {tuple(image.shape)}")
     arr = (image.detach().float().cpu().clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).numpy()
     return arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-
 def save_image(image: Tensor, path: str | os.PathLike[str]) -> Path:
-    """Write an image ``(C, H, W)`` in [0, 1] as an 8-bit PNG (grey, RGB or RGBA).
+    """Write an image ``(C, H, W)`` in [0, 1] as an 8-bit PNG (grey, grey + alpha, RGB or RGBA).
 
     Needs no optional dependency. The file is written atomically.
     """
-    from .io import atomic_write
+    from ._files import atomic_stream
+    from ._png import PNGWriter
 
     arr = to_uint8(image)
-    h, w = arr.shape[:2]
-    color_type = {2: 0, 3: {3: 2, 4: 6}.get(arr.shape[-1], 0)}[arr.ndim]
-    rows = arr.reshape(h, -1)
-    raw = np.concatenate([np.zeros((h, 1), dtype=np.uint8), rows], axis=1).tobytes()  # filter 0 per row
-    png = b"\x89PNG\r\n\x1a\n"
-    png += _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, color_type, 0, 0, 0))
-    png += _png_chunk(b"IDAT", zlib.compress(raw, 6))
-    png += _png_chunk(b"IEND", b"")
-    return atomic_write(path, png)
+    arr = arr[:, :, None] if arr.ndim == 2 else arr
+    h, w, c = arr.shape
+    with atomic_stream(path) as fh:
+        png = PNGWriter(fh, w, h, c)
+        png.write_rows(arr)
+        png.close()
+    return Path(path)
 
 
 # ---- image sets ------------------------------------------------------------------------------

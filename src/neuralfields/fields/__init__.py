@@ -1,7 +1,7 @@
 """Field families: coordinate networks with batched-parameter evaluation, and rendering."""
 
 from .base import Field
-from .render import from_unit, render, to_unit
+from .render import RENDER_BUDGET, from_unit, render, render_to_file, to_unit
 from .siren import BACKENDS, BottleneckSiren, Modulation, Siren, resolve_backend, siren_init_
 
 __all__ = [
@@ -13,6 +13,8 @@ __all__ = [
     "BACKENDS",
     "resolve_backend",
     "render",
+    "render_to_file",
+    "RENDER_BUDGET",
     "to_unit",
     "from_unit",
 ]

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError, InvalidDataError, ShapeError
+from .._files import atomic_stream, check_output_file
+from .._png import PNGWriter
+from .._progress import progress_bar
+from ..errors import ConfigError, InvalidDataError, OutputError, ShapeError
 from ..grid import _check_shape, grid_coords
 from .base import Field
 
-__all__ = ["render", "to_unit", "from_unit"]
+__all__ = ["render", "render_to_file", "RENDER_BUDGET", "to_unit", "from_unit"]
 
 
 def to_unit(values: Tensor) -> Tensor:
@@ -25,6 +31,50 @@ def from_unit(values: Tensor) -> Tensor:
     return values * 2.0 - 1.0
 
 
+RENDER_BUDGET = 2**31
+"""The most bytes :func:`render` allocates for its output (2 GiB) unless told otherwise (``max_bytes=``);
+:func:`render_to_file` writes any size in bounded memory."""
+
+
+def _render_shape(field: Field, shape: Sequence[int], chunk_size: int) -> tuple[int, ...]:
+    dims = _check_shape(shape)
+    if len(dims) != field.in_features:
+        raise ShapeError(
+            f"render shape {dims} has {len(dims)} dimensions but the field takes "
+            f"{field.in_features}-D coordinates; give a shape with {field.in_features} entries"
+        )
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ConfigError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    return dims
+
+
+def _chunks(field: Field, dims: tuple[int, ...], chunk_size: int, bar: Any) -> Iterator[tuple[int, Tensor]]:
+    """``(start, values (n, out_features))`` of consecutive chunks of the flattened grid, checked finite."""
+    param = next(iter(field.parameters()), None)
+    dtype = param.dtype if param is not None else torch.float32
+    at = param.device if param is not None else torch.device("cpu")
+    n = math.prod(dims)
+    for start in range(0, n, chunk_size):
+        idx = torch.arange(start, min(start + chunk_size, n), device=at)
+        values = field(grid_coords(dims, idx, dtype=dtype))
+        if not bool(torch.isfinite(values).all()):
+            raise InvalidDataError(
+                f"the field's output holds NaN or infinite values (at coordinates of chunk {start // chunk_size}); "
+                f"its weights are probably not finite (a diverged fit?)"
+            )
+        yield start, values
+        if bar is not None:
+            bar.update(1)
+
+
+def _to_image(values: Tensor, unit_range: bool, clamp: bool) -> Tensor:
+    if unit_range:
+        values = to_unit(values)
+        if clamp:
+            values = values.clamp_(0.0, 1.0)
+    return values
+
+
 @torch.no_grad()
 def render(
     field: Field,
@@ -34,11 +84,15 @@ def render(
     unit_range: bool = True,
     clamp: bool = True,
     device: torch.device | str | None = None,
+    max_bytes: int = RENDER_BUDGET,
+    progress: bool = False,
 ) -> Tensor:
     """Render a field on a pixel-centre grid of any shape.
 
     The grid is built chunk by chunk, so only ``chunk_size`` coordinates (and the field's activations
-    for them) are in memory at once: a 4096x4096 render needs little more than its output.
+    for them) are in memory at once: a 4096x4096 render needs little more than its output. An output
+    larger than ``max_bytes`` is refused before anything is allocated; :func:`render_to_file` writes
+    such renders to a PNG or a NumPy file in bounded memory.
 
     Args:
         field: a field with ``in_features == len(shape)``.
@@ -48,11 +102,14 @@ def render(
         clamp: clamp to [0, 1] (only with ``unit_range``).
         device: where to put the output (e.g. ``"cpu"`` for a huge render of a GPU field); defaults to
             the field's device. The field is evaluated on its own device.
+        max_bytes: the most bytes the output may take (default :data:`RENDER_BUDGET`, 2 GiB).
+        progress: show a progress bar over the chunks (when stderr is a terminal).
 
     Returns:
         ``(out_features, *shape)`` on ``device``, in the field's dtype.
 
     Raises:
+        ConfigError: the output would take more than ``max_bytes``.
         InvalidDataError: the field outputs NaN or infinite values (e.g. its weights are not finite).
 
     Example:
@@ -61,32 +118,102 @@ def render(
         >>> nf.render(f, (20, 30)).shape
         torch.Size([3, 20, 30])
     """
-    dims = _check_shape(shape)
-    if len(dims) != field.in_features:
-        raise ShapeError(
-            f"render shape {dims} has {len(dims)} dimensions but the field takes "
-            f"{field.in_features}-D coordinates; give a shape with {field.in_features} entries"
-        )
-    if not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ConfigError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    dims = _render_shape(field, shape, chunk_size)
     param = next(iter(field.parameters()), None)
     dtype = param.dtype if param is not None else torch.float32
-    at = param.device if param is not None else torch.device("cpu")
-    device = torch.device(device) if device is not None else at
+    device = torch.device(device) if device is not None else (param.device if param is not None else torch.device("cpu"))
     n = math.prod(dims)
+    need = n * field.out_features * torch.finfo(dtype).bits // 8
+    if need > max_bytes:
+        raise ConfigError(
+            f"a render of {'x'.join(map(str, dims))} with {field.out_features} channels needs {need / 2**30:.1f} GiB, "
+            f"more than the {max_bytes / 2**30:.1f} GiB allowed (max_bytes); render_to_file(field, shape, path) writes "
+            f"it to a PNG or .npy file in bounded memory"
+        )
     out = torch.empty(field.out_features, n, dtype=dtype, device=device)
-    for start in range(0, n, chunk_size):
-        idx = torch.arange(start, min(start + chunk_size, n), device=at)
-        values = field(grid_coords(dims, idx, dtype=dtype))
-        if not bool(torch.isfinite(values).all()):
-            raise InvalidDataError(
-                f"the field's output holds NaN or infinite values (at coordinates of chunk {start // chunk_size}); "
-                f"its weights are probably not finite (a diverged fit?)"
-            )
-        out[:, start : start + len(idx)] = values.T.to(device)
-    out = out.reshape(field.out_features, *dims)
-    if unit_range:
-        out = to_unit(out)
-        if clamp:
-            out = out.clamp_(0.0, 1.0)
-    return out
+    bar = progress_bar(progress, math.ceil(n / chunk_size), "render", unit="chunk")
+    try:
+        for start, values in _chunks(field, dims, chunk_size, bar):
+            out[:, start : start + values.shape[0]] = values.T.to(device)
+    finally:
+        if bar is not None:
+            bar.close()
+    return _to_image(out.reshape(field.out_features, *dims), unit_range, clamp)
+
+
+@torch.no_grad()
+def render_to_file(
+    field: Field,
+    shape: Sequence[int],
+    path: str | os.PathLike[str],
+    *,
+    chunk_size: int = 65536,
+    progress: bool = True,
+) -> Path:
+    """Render a field of any size straight to a file, in bounded memory (one chunk at a time), atomically.
+
+    ``.png``: a 2-D field with 1 to 4 channels, 8-bit, values mapped from [-1, 1] to [0, 1] and clamped, as
+    :func:`render` gives them. ``.npy``: any shape, float32 on the [0, 1] scale (not clamped), laid out
+    ``(out_features, *shape)`` and written through a memory map (``numpy.load(path, mmap_mode="r")`` reads
+    it without loading it whole).
+
+    Args:
+        field: the field.
+        shape: spatial shape.
+        path: a ``.png`` or ``.npy`` file.
+        chunk_size: coordinates per forward pass (rounded to whole rows for a PNG).
+        progress: show a progress bar (when stderr is a terminal).
+
+    Returns:
+        ``path``.
+
+    Example:
+        >>> import neuralfields as nf, tempfile, os
+        >>> f = nf.Siren(2, 1, hidden_features=8, seed=0)
+        >>> p = render_to_file(f, (30, 20), os.path.join(tempfile.mkdtemp(), "big.png"), progress=False)
+        >>> nf.data.load_image(p).shape
+        torch.Size([1, 30, 20])
+    """
+    dims = _render_shape(field, shape, chunk_size)
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        if len(dims) != 2 or not 1 <= field.out_features <= 4:
+            raise ConfigError(f"a PNG holds a 2-D field with 1 to 4 channels; this one maps {len(dims)}-D coordinates "
+                              f"to {field.out_features} channels: write a .npy file")  # fmt: skip
+        h, w = dims
+        rows = max(1, chunk_size // w)
+        bar = progress_bar(progress, math.ceil(h / rows), f"render {h}x{w}", unit="band")
+        try:
+            with atomic_stream(path) as fh:
+                png = PNGWriter(fh, w, h, field.out_features)
+                for _, values in _chunks(field, dims, rows * w, bar):
+                    band = _to_image(values, True, True).reshape(-1, w, field.out_features)
+                    png.write_rows((band.float().cpu() * 255.0 + 0.5).to(torch.uint8).numpy())
+                png.close()
+        finally:
+            if bar is not None:
+                bar.close()
+        return path
+    if suffix != ".npy":
+        raise ConfigError(f"render_to_file writes .png or .npy files, got {path.name!r}")
+    import numpy as np
+
+    check_output_file(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.render.tmp.npy")
+    bar = progress_bar(progress, math.ceil(math.prod(dims) / chunk_size), "render", unit="chunk")
+    try:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(field.out_features, *dims))
+        flat = out.reshape(field.out_features, -1)  # a view of the same memory map
+        for start, values in _chunks(field, dims, chunk_size, bar):
+            flat[:, start : start + values.shape[0]] = _to_image(values, True, False).T.float().cpu().numpy()
+        out.flush()
+        del out, flat
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+        if bar is not None:
+            bar.close()
+    return path
