@@ -14,7 +14,7 @@ DEMO_STEPS ?= 300
 GPU_CHECK_OUT ?= out/gpu-check
 GPU_CHECK_ARGS ?=
 
-.PHONY: demo test docs bench gpu-check clean
+.PHONY: demo test docs bench gpu-check wheel-check clean
 
 $(VENV)/.torch-installed:
 	$(PYTHON) -m venv $(VENV)
@@ -46,5 +46,20 @@ bench: $(VENV)/.dev-installed
 gpu-check: $(VENV)/.dev-installed
 	$(PY) benchmarks/gpu_check.py --out $(GPU_CHECK_OUT) $(GPU_CHECK_ARGS)
 
+# Users install wheels: build the wheel and sdist, check their metadata, install the wheel (and the example
+# plugin's) into a fresh environment and smoke-test it there, from outside the source tree.
+WHEEL_VENV ?= .wheel-venv
+wheel-check: $(VENV)/.dev-installed
+	rm -rf dist $(WHEEL_VENV)
+	$(PIP) install build twine
+	$(PY) -m build --sdist --wheel --outdir dist .
+	$(PY) -m build --wheel --outdir dist ./plugins/neuralfields-example
+	$(PY) -m twine check --strict dist/*
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip --disable-pip-version-check install --upgrade pip
+	$(WHEEL_VENV)/bin/python -m pip --disable-pip-version-check install "$(TORCH_SPEC)"
+	$(WHEEL_VENV)/bin/python -m pip --disable-pip-version-check install "$$(ls dist/neuralfields-*.whl)[data]" dist/neuralfields_example-*.whl
+	cd /tmp && $(CURDIR)/$(WHEEL_VENV)/bin/python $(CURDIR)/tools/wheel_smoke.py
+
 clean:
-	rm -rf out docs/_build .pytest_cache .hypothesis
+	rm -rf out docs/_build .pytest_cache .hypothesis dist $(WHEEL_VENV)

@@ -127,3 +127,19 @@ def test_a_plugin_kind_registered_with_an_example(isolated_registry):
 
     assert _registry.example_config("prior", "test-brightness") == {"weight": 2.0}
     nft.check_registered("prior", "test-brightness", compile=False)
+
+
+def test_the_contract_catches_a_seed_that_does_nothing(isolated_registry):
+    @nf.register("field", "test-unseeded", example={"seed": 0})
+    class Unseeded(nf.Field):
+        def __init__(self, in_features: int = 2, out_features: int = 1, seed: int = 0) -> None:
+            super().__init__()
+            self.in_features, self.out_features = in_features, out_features
+            self.linear = torch.nn.Linear(in_features, out_features)  # the global RNG: the seed does nothing
+
+        def forward(self, coords):
+            self.check_coords(coords)
+            return self.linear(coords)
+
+    with pytest.raises(ContractFailure, match="global RNG|same seed"):
+        nft.check_registered("field", "test-unseeded", only=["config"])

@@ -135,6 +135,8 @@ def _check_signal(signal: Tensor) -> Tensor:
             f"signal must be a floating-point tensor, got {signal.dtype}; "
             f"convert 8-bit images with signal.float() / 255"
         )
+    if signal.shape[0] == 0 or 0 in signal.shape[1:]:
+        raise ShapeError(f"signal must have at least one channel and one sample, got shape {tuple(signal.shape)}")
     return signal
 
 

@@ -151,7 +151,8 @@ def registered_name(obj: Any) -> tuple[str, str]:
 
 def check_config(obj: Any, kind: str) -> None:
     """``config`` is JSON-serialisable, leaves out execution-only arguments, and rebuilds an equal config
-    through ``create`` (after a JSON round trip, as files store it)."""
+    through ``create`` (after a JSON round trip, as files store it); with a ``seed`` in the config, two builds
+    have identical initial values and draw nothing from torch's global RNG."""
     found_kind, name = registered_name(obj)
     assert found_kind == kind, f"{type(obj).__name__} is registered as {found_kind!r}, not {kind!r}"
     config = obj.config
@@ -166,6 +167,12 @@ def check_config(obj: Any, kind: str) -> None:
     rebuilt = _registry.create(kind, name, **stored)
     assert type(rebuilt) is type(obj), f"create rebuilt a {type(rebuilt).__name__}, not a {type(obj).__name__}"
     assert _json(rebuilt.config) == stored, f"create(**config).config != config: {rebuilt.config!r} vs {config!r}"
+    if isinstance(config.get("seed"), int) and isinstance(rebuilt, nn.Module):
+        state = torch.get_rng_state()
+        again = _registry.create(kind, name, **stored)
+        assert torch.equal(torch.get_rng_state(), state), "building it with a seed drew from torch's global RNG"
+        for (key, a), b in zip(rebuilt.state_dict().items(), again.state_dict().values()):
+            assert torch.equal(a, b), f"the same seed gave different initial values of {key!r}"
 
 
 def save_load(model: nn.Module) -> nn.Module:

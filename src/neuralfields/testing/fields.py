@@ -2,7 +2,7 @@
 
 ======================  ===========================================================================
 ``base``                derives from :class:`~neuralfields.Field`; positive ``in_features`` / ``out_features``
-``config``              JSON config without execution-only arguments; ``create(**config)`` rebuilds it
+``config``              JSON config without execution-only arguments; ``create(**config)`` rebuilds it; a seed fixes it
 ``shapes``              ``(N, d) -> (N, out)`` and ``(B, N, d) -> (B, N, out)``, finite, input dtype kept
 ``bad_input``           integer or non-tensor coordinates raise ``DTypeError``; a wrong last dimension ``ShapeError``
 ``gradients``           every parameter gets a finite, non-zero gradient
