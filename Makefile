@@ -28,6 +28,11 @@ $(VENV)/.data-installed: $(VENV)/.torch-installed pyproject.toml
 
 $(VENV)/.dev-installed: $(VENV)/.torch-installed pyproject.toml plugins/neuralfields-example/pyproject.toml
 	$(PIP) install -e ".[dev]" ./plugins/neuralfields-example
+	touch $(VENV)/.docs-installed $@
+
+# the docs need the library, not the example plugin: `make docs` alone does not install it
+$(VENV)/.docs-installed: $(VENV)/.torch-installed pyproject.toml
+	$(PIP) install -e ".[dev]"
 	touch $@
 
 demo: $(VENV)/.data-installed
@@ -37,7 +42,7 @@ test: $(VENV)/.dev-installed
 	$(PY) -m pytest
 	$(MAKE) docs
 
-docs: $(VENV)/.dev-installed
+docs: $(VENV)/.docs-installed
 	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 bench: $(VENV)/.dev-installed
