@@ -21,6 +21,8 @@ WHY = {
     "odd_format": "unknown neuralfields.format",
     "mixed_dtypes": "mixes floating-point dtypes",
     "extra_state": "holds tensors that are not the model's",
+    "mask_huge": "more than the 2,147,483,648 a Mask holds",
+    "mask_huge_random": "more than the 2,147,483,648 a Mask holds",
     "deep_config": "nested deeper than",
     "deep_header": "nested deeper than",
     "float_offsets": "invalid data_offsets",

@@ -71,6 +71,16 @@ CASES: dict[str, Callable[[Path], Path]] = {
              "conditioning": {"kind": "conditioning", "name": "latent",
                               "config": {"num_items": 10**9, "dim": 4, "mode": "film", "init_std": 0.01, "seed": 0}}})},
     ),  # fmt: skip
+    "mask_huge": lambda d: model_file(
+        d / "mask_huge.safetensors", {"mask": torch.ones(4, 4)},
+        {"neuralfields.format": "model/1", "neuralfields.version": "0", "neuralfields.kind": "operator",
+         "neuralfields.name": "mask", "neuralfields.config": json.dumps({"shape": [10**5, 10**5], "kind": "quarter"})},
+    ),
+    "mask_huge_random": lambda d: model_file(
+        d / "mask_huge_random.safetensors", {"mask": torch.ones(4, 4)},
+        {"neuralfields.format": "model/1", "neuralfields.version": "0", "neuralfields.kind": "operator",
+         "neuralfields.name": "mask", "neuralfields.config": json.dumps({"shape": [10**5, 10**5], "kind": "random"})},
+    ),  # fmt: skip
     "deep_config": lambda d: siren_file(d / "deep_config.safetensors", {"seed": json.loads(nested(500))}),
     "deep_header": lambda d: raw_file(d / "deep_header.safetensors", '{"a": ' + nested(10_000) + "}"),
     "float_offsets": lambda d: raw_file(

@@ -123,6 +123,9 @@ class Denoise(Operator):
         return self._check(y, "y")
 
 
+_MAX_MASK_PIXELS = 2**31  # 8 GiB of float32: far beyond any image these operators are for
+
+
 @register("operator", "mask", example={"shape": [6, 10], "kind": "random", "fraction": 0.3, "seed": 1})
 class Mask(Operator):
     """Inpainting: pixels where the mask is 0 are not observed (``A x = m * x``, self-adjoint).
@@ -149,6 +152,8 @@ class Mask(Operator):
         if len(dims) != 2:
             raise ShapeError(f"shape must be (H, W), got {shape!r}")
         h, w = dims
+        if h * w > _MAX_MASK_PIXELS:
+            raise ConfigError(f"a {h}x{w} mask has {h * w:,} pixels, more than the {_MAX_MASK_PIXELS:,} a Mask holds")
         if kind == "quarter":
             mask = torch.ones(h, w)
             mask[h // 2 :, w // 2 :] = 0.0
