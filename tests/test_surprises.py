@@ -80,3 +80,11 @@ def test_plots_cap_the_psnr(tmp_path):
     h = nf.History(step=[1, 2], loss=[1e-3, 1e-16], psnr=[36.0, 166.0], time=[0.1, 0.1])
     assert plot_history(h, tmp_path / "c.png").exists()
     assert _capped(h.psnr, PSNR_CAP) == [36.0, 100.0]
+
+
+def test_absurd_image_sizes_are_refused_before_allocating():
+    image = nf.data.load_image("synthetic", size=8)
+    for make in (lambda: nf.data.resize(image, (10**6, 10**6)), lambda: nf.data.load_image("synthetic", size=10**6),
+                 lambda: nf.data.load_image("camera", size=(10**6, 10**5))):  # fmt: skip
+        with pytest.raises(nf.errors.ConfigError, match="more than the"):
+            make()

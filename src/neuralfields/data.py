@@ -70,6 +70,17 @@ def sample_names() -> list[str]:
     return sorted([*SAMPLES, _SYNTHETIC]) if _has_skimage() else [_SYNTHETIC]
 
 
+_MAX_IMAGE_VALUES = 2**31
+
+
+def _check_image_size(h: int, w: int, channels: int) -> None:
+    if h * w * channels > _MAX_IMAGE_VALUES:
+        raise ConfigError(
+            f"an image of {h}x{w} with {channels} channels holds {h * w * channels:,} values, more than the "
+            f"{_MAX_IMAGE_VALUES:,} an image may hold (8 GiB of float32)"
+        )
+
+
 def synthetic_image(size: int | Sequence[int] = 256, channels: int = 1) -> Tensor:
     """A deterministic test image with smooth regions, sharp edges and fine detail.
 
@@ -87,6 +98,7 @@ def synthetic_image(size: int | Sequence[int] = 256, channels: int = 1) -> Tenso
     h, w = _size(size)
     if channels not in (1, 3):
         raise ConfigError(f"channels must be 1 or 3, got {channels!r}")
+    _check_image_size(h, w, channels)
     from .grid import make_grid
 
     g = make_grid((h, w), dtype=torch.float64)
@@ -170,6 +182,7 @@ def resize(image: Tensor, size: int | Sequence[int]) -> Tensor:
     h, w = _size(size)
     if (h, w) == tuple(image.shape[1:]):
         return image
+    _check_image_size(h, w, image.shape[0])
     out = F.interpolate(image[None], size=(h, w), mode="bilinear", antialias=True, align_corners=False)[0]
     return out.clamp(0.0, 1.0)
 
