@@ -48,6 +48,23 @@ def siren_file(path: Path, config_changes: dict | None = None, *, kind: str = "f
     return model_file(path, tensors, meta)
 
 
+class _Payload:
+    """Unpickling this runs code: it writes the file named by its argument (nothing must ever unpickle it)."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # noqa: ANN204
+        return (open, (self.marker, "w"))
+
+
+def pickle_payload(folder: Path) -> Path:
+    """A torch.save-style pickle whose unpickling would create ``folder / "PWNED"``."""
+    path = folder / "payload.safetensors"
+    path.write_bytes(pickle.dumps({"state_dict": _Payload(str(folder / "PWNED"))}, protocol=2))
+    return path
+
+
 def nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
@@ -91,6 +108,8 @@ CASES: dict[str, Callable[[Path], Path]] = {
     ),
     "bad_dtype": lambda d: raw_file(d / "bad_dtype.safetensors", json.dumps({"w": {"dtype": "Q9", "shape": [1], "data_offsets": [0, 4]}}), b"\0" * 4),
     "metadata_not_strings": lambda d: raw_file(d / "metadata_not_strings.safetensors", json.dumps({"__metadata__": {"a": [1]}})),
+    "pickle_payload": pickle_payload,
+    "header_bomb": lambda d: (d / "header_bomb.safetensors").write_bytes(struct.pack("<Q", 2**40) + b"{}") and d / "header_bomb.safetensors",
     "pickle": lambda d: (d / "pickle.safetensors").write_bytes(pickle.dumps({"a": 1}, protocol=2)) and d / "pickle.safetensors",
 }
 
