@@ -7,7 +7,7 @@ from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .fit import DEFAULTS, fit, lr_at
 from .fit_many import FitManyResult, fit_many
 from .fit_dataset import DatasetFitResult, DatasetStepInfo, fit_dataset
-from .history import FitResult, History
+from .history import FitResult, History, TrainResult
 from .metrics import mse_to_psnr, psnr, ssim
 from .losses import LOSSES, resolve_loss
 from .tensorboard import TensorBoardLogger
@@ -34,6 +34,7 @@ __all__ = [
     "resolve_loss",
     "CPU_CHUNK_SIZE",
     "FitResult",
+    "TrainResult",
     "History",
     "Callback",
     "StepInfo",

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .._history import History
+from .history import TrainResult
 from .._loop import run
 from .._task import StepInfo, StepOutput, Task, psnr_of_mse
 from ..errors import ConfigError, DTypeError
@@ -25,7 +25,7 @@ __all__ = ["train_autoencoder", "AutoEncoderFitResult"]
 
 
 @dataclass
-class AutoEncoderFitResult:
+class AutoEncoderFitResult(TrainResult):
     """What :func:`train_autoencoder` recorded.
 
     Attributes:
@@ -35,14 +35,6 @@ class AutoEncoderFitResult:
             (``val_psnr`` at ``val_step``, 0: before training).
         stopped_early: a callback stopped the run before ``steps``.
     """
-
-    history: History
-    stopped_early: bool = False
-
-    @property
-    def steps(self) -> int:
-        """Updates done."""
-        return self.history.step[-1] if self.history.step else 0
 
     @property
     def loss(self) -> list[float]:

@@ -9,7 +9,7 @@ from .._history import History
 from .._json import finite
 from ..fields.base import Field
 
-__all__ = ["History", "FitResult"]
+__all__ = ["History", "FitResult", "TrainResult"]
 
 
 @dataclass
@@ -47,3 +47,23 @@ class FitResult:
             "seconds_per_step": self.seconds / max(len(self.history), 1),
             "stopped_early": self.stopped_early,
         })  # fmt: skip
+
+
+@dataclass
+class TrainResult:
+    """What a trainer of a model returns: the engine's history and whether a callback stopped it early
+    (the base of :class:`~neuralfields.training.HyperFitResult` and
+    :class:`~neuralfields.training.AutoEncoderFitResult`).
+
+    Attributes:
+        history: the run's :class:`~neuralfields.History`.
+        stopped_early: a callback stopped the run before its ``steps``.
+    """
+
+    history: History
+    stopped_early: bool = False
+
+    @property
+    def steps(self) -> int:
+        """Updates done."""
+        return self.history.step[-1] if self.history.step else 0

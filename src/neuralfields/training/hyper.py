@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from .._checks import check_positive_int, check_seed
-from .._history import History
+from .history import TrainResult
 from .._loop import run
 from .._task import StepInfo, StepOutput, Task, psnr_of_mse
 from ..conditioning.hyper import HyperSiren
@@ -24,7 +24,7 @@ __all__ = ["fit_hyper", "HyperFitResult"]
 
 
 @dataclass
-class HyperFitResult:
+class HyperFitResult(TrainResult):
     """What :func:`fit_hyper` recorded.
 
     Attributes:
@@ -33,14 +33,6 @@ class HyperFitResult:
             the test PSNR (``val_psnr``) at ``val_step`` (0: before training).
         stopped_early: a callback stopped the run before ``steps``.
     """
-
-    history: History
-    stopped_early: bool = False
-
-    @property
-    def steps(self) -> int:
-        """Updates done."""
-        return self.history.step[-1] if self.history.step else 0
 
     @property
     def train_loss(self) -> list[float]:
