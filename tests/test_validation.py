@@ -42,3 +42,11 @@ def test_siren_sizes_are_checked():
         with pytest.raises(ConfigError):
             nf.Siren(2, 1, **bad)
     assert torch.isfinite(nf.Siren(2, 1, 4, hidden_layers=1, seed=0)(torch.zeros(1, 2))).all()
+
+
+@pytest.mark.parametrize("kwargs", [{"items_per_step": 0}, {"pixels_per_item": 0}, {"items_per_step": 1.5}])
+def test_fit_dataset_counts_are_not_replaced_by_defaults(kwargs):
+    cond = nf.BinaryCode(3)
+    field = nf.ConditionedField(nf.Siren(2 + cond.extra_features, 1, 8, seed=0), cond)
+    with pytest.raises(ConfigError, match=next(iter(kwargs))):
+        nf.fit_dataset(field, nf.data.load_dataset("shapes", n=3, size=8), steps=1, progress=False, **kwargs)

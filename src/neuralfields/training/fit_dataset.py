@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .._checks import check_positive_int
 from .._history import History
 from .._json import finite
 from .._loop import run
@@ -86,8 +87,10 @@ class _DatasetTask(Task):
         self.train_idx = torch.stack([(~m).nonzero().squeeze(1) for m in masks]).to(device)  # (N, T), equal T
         self.val_idx = torch.stack([m.nonzero().squeeze(1) for m in masks]).to(device)  # (N, K)
         t = self.train_idx.shape[1]
-        self.item_batches = RandomBatches(n, items_per_step or n, seed=seed)
-        self.pixel_batches = RandomBatches(t, pixels_per_item or t, seed=seed + 1)
+        items = n if items_per_step is None else check_positive_int("items_per_step", items_per_step)
+        pixels = t if pixels_per_item is None else check_positive_int("pixels_per_item", pixels_per_item)
+        self.item_batches = RandomBatches(n, items, seed=seed)  # 0 is an error, not "all"
+        self.pixel_batches = RandomBatches(t, pixels, seed=seed + 1)
         self.all_items = torch.arange(n, device=device)
 
     def step(self, step: int, lr: float) -> StepOutput:
