@@ -80,15 +80,16 @@ class SirenLayer:
 
 
 def siren_init_(
-    linear: nn.Linear, omega_0: float, first: bool, generator: torch.Generator | None = None
+    linear: nn.Linear, omega_0: float, first: bool, generator: torch.Generator | None = None, weight_scale: float = 1.0
 ) -> None:
     """Reference SIREN initialisation of one linear layer, in place.
 
     First layer: weights ``U(-1/n, 1/n)``; other layers: ``U(-sqrt(6/n)/omega_0, sqrt(6/n)/omega_0)``,
     with ``n`` the fan-in. Biases keep PyTorch's default ``U(-1/sqrt(n), 1/sqrt(n))``, as in the
-    reference code.
+    reference code. ``weight_scale`` multiplies the weights' bound (1 is the reference).
     """
     bound, b = init_bounds(linear.in_features, omega_0, first)
+    bound *= weight_scale
     with torch.no_grad():
         linear.weight.uniform_(-bound, bound, generator=generator)
         if linear.bias is not None:
@@ -167,9 +168,23 @@ class Siren(Field):
         self.layers = nn.ModuleList(
             nn.utils.skip_init(nn.Linear, a, b, device=device) for a, b in zip(widths[:-1], widths[1:])
         )
-        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        self.reset_parameters(seed)
+
+    def reset_parameters(self, seed: int | None = None, weight_scale: float = 1.0) -> None:
+        """Draw the weights again from the reference initialisation (in place).
+
+        Args:
+            seed: seed of the draw (``None`` uses the global RNG); the constructor's ``seed`` gives the
+                constructor's weights.
+            weight_scale: multiplies the weights' bounds of every layer but the output layer ("weight
+                scaling", the ``"weight-scaling"`` initialisation); biases and the output layer keep the
+                reference bounds.
+        """
+        check_positive_float("weight_scale", weight_scale)
+        gen = torch.Generator().manual_seed(check_seed(seed)) if seed is not None else None
+        last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
-            siren_init_(layer, self.omega(i), first=i == 0, generator=gen)
+            siren_init_(layer, self.omega(i), first=i == 0, generator=gen, weight_scale=1.0 if i == last else weight_scale)
 
     def _hidden_widths(self) -> list[int]:
         """Widths of the sine layers (subclasses change the shape here)."""

@@ -9,6 +9,7 @@ from .fit_many import FitManyResult, fit_many
 from .fit_dataset import DatasetFitResult, DatasetStepInfo, fit_dataset
 from .history import FitResult, History, TrainResult
 from .metrics import mse_to_psnr, psnr, ssim
+from .init import PaperInit, PrefitInit, WeightScalingInit, resolve_init
 from .losses import LOSSES, resolve_loss
 from .tensorboard import TensorBoardLogger
 from .step import CPU_CHUNK_SIZE, accumulate_mse_grad, mse_backward, register_mse_step
@@ -30,6 +31,10 @@ __all__ = [
     "accumulate_mse_grad",
     "register_mse_step",
     "LOSSES",
+    "PaperInit",
+    "WeightScalingInit",
+    "PrefitInit",
+    "resolve_init",
     "TensorBoardLogger",
     "resolve_loss",
     "CPU_CHUNK_SIZE",

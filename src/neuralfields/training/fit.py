@@ -9,13 +9,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .._loop import run
+from .._loop import resume_path, run
 from .._task import StepInfo, StepOutput, Task, lr_at, psnr_of_mse
 from ..errors import ConfigError, DTypeError, InvalidDataError
 from ..fields.base import Field
 from ..grid import RandomBatches, holdout_mask
 from ._inputs import DEFAULTS, Signal, prepare_signal, recipe
 from .history import FitResult
+from .init import InitLike, resolve_init
 from .losses import LossFn, loss_setting, resolve_loss
 from .step import mse_backward
 
@@ -73,6 +74,7 @@ def fit(
     schedule: str | None = None,
     min_lr_ratio: float | None = None,
     loss: str | LossFn = "mse",
+    init: InitLike = None,
     holdout: float = 0.0,
     eval_every: int = 10,
     seed: int = 0,
@@ -99,6 +101,9 @@ def fit(
             :func:`~neuralfields.training.accumulate_mse_grad`), another name of
             :data:`~neuralfields.training.LOSSES`, or a callable ``(pred (N, C), target (N, C)) -> scalar``
             run with autograd on the whole batch. PSNR is recorded for ``"mse"`` only.
+        init: where to start: an initialisation strategy (``"paper"``, ``"weight-scaling"``, ``"prefit"``, a
+            spec or any callable on the field, see :mod:`neuralfields.training.init`) applied to ``field``
+            first, or ``None`` (default) to start from its current weights. Not applied when resuming.
         holdout: fraction of samples held out for validation (fixed by ``seed``), in [0, 1).
         eval_every: evaluate the held-out PSNR every this many steps (and at the end).
         seed: seed of the held-out set and the batch order.
@@ -141,8 +146,11 @@ def fit(
         raise DTypeError(f"fit needs a neuralfields Field, got {type(field).__name__}")
     lr, batch_size, schedule, min_lr_ratio = recipe(lr, batch_size, schedule, min_lr_ratio)
     loss_fn = resolve_loss(loss)
+    strategy = resolve_init(init)
     if not isinstance(eval_every, int) or isinstance(eval_every, bool) or eval_every < 1:
         raise ConfigError(f"eval_every must be a positive int, got {eval_every!r}")
+    if strategy is not None and resume_path(resume, checkpoint) is None:
+        strategy(field)
     param = next(field.parameters())
     coords, targets, shape = prepare_signal(field, signal)
     coords, targets = coords.to(param.device, param.dtype), targets.to(param.device, param.dtype)

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from .._checks import check_positive_int
 from .._history import History
 from .._json import finite
-from .._loop import run
+from .._loop import resume_path, run
 from .._task import Callback, StepInfo, StepOutput, Task, psnr_of_mse
 from ..conditioning import ConditionedField
 from ..errors import ConfigError, DTypeError, ShapeError
@@ -22,6 +22,7 @@ from ..fields.render import from_unit, render
 from ..grid import RandomBatches, _item_seed, holdout_masks, make_grid
 from ._inputs import DEFAULTS, stack_images
 from .augment import augment_batch
+from .init import InitLike, resolve_init
 from .losses import LossFn, loss_setting, resolve_loss
 from .step import mse_backward
 
@@ -179,6 +180,7 @@ def fit_dataset(
     snapshot_shape: Sequence[int] | None = None,
     augment: nn.Module | None = None,
     loss: str | LossFn = "mse",
+    init: InitLike = None,
     schedule: str | None = None,
     callbacks: Iterable[Callable[[StepInfo], bool | None]] = (),
     checkpoint: str | os.PathLike[str] | None = None,
@@ -211,6 +213,8 @@ def fit_dataset(
             on (see :func:`~neuralfields.training.augment_batch`).
         loss: ``"mse"`` (default), another name of :data:`~neuralfields.training.LOSSES` or a callable
             ``(pred (M, C), target (M, C)) -> scalar`` (autograd); see :func:`~neuralfields.fit`.
+        init: an initialisation strategy applied to the shared inner field first (see
+            :func:`~neuralfields.fit`); ``None`` (default) keeps its weights. Not applied when resuming.
         schedule: ``"cosine"`` (default) or ``"constant"`` learning rate.
         callbacks: called after each step with a :class:`~neuralfields.training.StepInfo`; ``True`` stops
             the fit.
@@ -244,6 +248,9 @@ def fit_dataset(
             f"images of {c} channels need a conditioned field with 2-D coordinates and out_features={c}, "
             f"got in_features={field.in_features}, out_features={field.out_features}"
         )
+    strategy = resolve_init(init)
+    if strategy is not None and resume_path(resume, checkpoint) is None:
+        strategy(field.field)
     lr = DEFAULTS["lr"] if lr is None else lr
     schedule = DEFAULTS["schedule"] if schedule is None else schedule
     masks_2d = holdout_masks(n, (h, w), holdout, seed=seed)

@@ -3,6 +3,7 @@ the engine, :mod:`neuralfields._loop`)."""
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from ..errors import DTypeError, InvalidDataError
 from ..fields.base import Field
 from ..grid import RandomBatches, holdout_mask
 from ._inputs import recipe, stack_signals
+from .init import InitLike, resolve_init
 from .losses import LossFn, loss_setting, resolve_loss
 from .step import accumulate_mse_grad
 
@@ -134,6 +136,7 @@ def fit_many(
     schedule: str | None = None,
     min_lr_ratio: float | None = None,
     loss: str | LossFn = "mse",
+    init: InitLike = None,
     holdout: float = 0.0,
     eval_every: int = 10,
     seed: int = 0,
@@ -158,6 +161,8 @@ def fit_many(
         signals: ``(B, C, *spatial)`` in [0, 1], or a sequence of same-shape signals.
         steps, lr, batch_size, schedule, min_lr_ratio, loss, seed: as in :func:`~neuralfields.fit` (a
             custom ``loss`` is applied to each member and the sum is minimised, with autograd).
+        init: an initialisation strategy applied to a copy of ``field`` that every member starts from (see
+            :func:`~neuralfields.fit`); ``None`` starts from ``field``'s weights.
         holdout: fraction of the samples held out of every member's training (the same samples for all,
             as :func:`~neuralfields.fit` would hold out with this ``seed``); ``history.val_psnr`` is the
             PSNR of the members' mean held-out error, ``result.val_psnr`` each member's at the end.
@@ -181,6 +186,10 @@ def fit_many(
     if not isinstance(field, Field):
         raise DTypeError(f"fit_many needs a neuralfields Field, got {type(field).__name__}")
     lr, batch_size, schedule, min_lr_ratio = recipe(lr, batch_size, schedule, min_lr_ratio)
+    strategy = resolve_init(init)
+    if strategy is not None:  # the caller's template stays as it is
+        field = copy.deepcopy(field)
+        strategy(field)
     param = next(field.parameters())
     coords, targets = stack_signals(field, signals)
     coords, targets = coords.to(param.device, param.dtype), targets.to(param.device, param.dtype)
