@@ -27,18 +27,17 @@ def main() -> None:
     image = nf.data.load_image("camera", size=args.size)
     seeds = [int(s) for s in args.seeds.split(",")]
     marks = [int(m) for m in args.marks.split(",") if int(m) <= args.steps]
-    inits = [("paper", "paper")] + [(f"weight-scaling {a}", {"name": "weight-scaling", "config": {"alpha": float(a)}})
-                                    for a in args.alphas.split(",")]  # fmt: skip
+    inits = [("paper", "paper", {})] + [(f"weight-scaling {a}", "weight-scaling", {"alpha": float(a)})
+                                        for a in args.alphas.split(",")]  # fmt: skip
     print(f"# camera {args.size}x{args.size}, SIREN 3x256, nf.fit default recipe, {args.steps} steps, seeds {seeds}")
     print("| init | " + " | ".join(f"PSNR @{m}" for m in marks) + " | steps to 30 dB |")
     print("|---|" + "---|" * (len(marks) + 1))
-    for label, init in inits:
+    for label, name, config in inits:
         curves, reach = [], []
         for seed in seeds:
-            psnr = []
             cb = nf.Snapshots(at=marks)
-            res = nf.fit(nf.Siren(2, 1, 256, 3, seed=seed), image, steps=args.steps, init={"name": init, "config": {"seed": seed}} if init == "paper" else {**init, "config": {**init["config"], "seed": seed}},
-                         callbacks=[cb], progress=False)  # fmt: skip
+            init = {"name": name, "config": {**config, "seed": seed}}
+            res = nf.fit(nf.Siren(2, 1, 256, 3, seed=seed), image, steps=args.steps, init=init, callbacks=[cb], progress=False)
             psnr = [nf.psnr(cb.images[m], image) for m in marks]
             curves.append(psnr)
             reach.append(res.history.steps_to(30.0))
