@@ -91,3 +91,21 @@ def test_grey_and_alpha_round_trips_through_png(tmp_path):
     image = torch.rand(2, 5, 7)
     back = nf.data.load_image(nf.data.save_image(image, tmp_path / "ga.png"))
     assert back.shape == (2, 5, 7) and float((back - image).abs().max()) <= 0.5 / 255 + 1e-6
+
+
+def test_a_folder_of_class_folders(tmp_path):
+    images = nf.data.load_dataset("shapes", n=5, size=6)
+    for i, cls in enumerate(["zebra", "apple", "apple", "moon", "zebra"]):
+        nf.data.save_image(images[i], tmp_path / cls / f"{i}.png")
+    got = nf.data.load_dataset(tmp_path, n=10, size=6)
+    labels = nf.data.dataset_labels(tmp_path, n=10)
+    assert got.shape == (5, 1, 6, 6)
+    assert labels.tolist() == [0, 0, 1, 2, 2]  # apple, moon, zebra: classes in sorted order
+    assert float((got[0] - images[1]).abs().max()) <= 0.5 / 255 + 1e-6  # apple/1.png first
+    assert nf.data.dataset_labels(tmp_path, n=3).tolist() == [0, 0, 1]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(nf.errors.FileFormatError, match="holds no image files"):
+        nf.data.load_dataset(tmp_path)
+    flat = tmp_path / "flat"
+    nf.data.save_image(images[0], flat / "a.png")
+    assert nf.data.dataset_labels(flat) is None and nf.data.load_dataset(flat).shape[0] == 1

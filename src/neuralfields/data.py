@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ._folders import list_images
 from .errors import ConfigError, DTypeError, FileFormatError, OptionalDependencyError, ShapeError, UnknownNameError
 
 __all__ = [
@@ -299,8 +300,10 @@ def load_dataset(
     """A set of same-size images ``(N, C, H, W)`` in [0, 1].
 
     Args:
-        source: a folder of image files (sorted by name, the first ``n``), or a bundled set
-            (see :data:`DATASETS`): ``"crops"``, ``"digits"``, ``"shapes"``.
+        source: a folder of image files (sorted by name, the first ``n``), a folder with one subfolder of
+            images per class (``root/class_name/*.png``: classes in sorted order, the first ``n`` images in
+            all; :func:`dataset_labels` gives their classes), or a bundled set (see :data:`DATASETS`):
+            ``"crops"``, ``"digits"``, ``"shapes"``.
         n: number of images (at most).
         size: ``H`` or ``(H, W)``; images are resized (crops are cut at that size from resized samples).
         channels: 1 or 3.
@@ -315,9 +318,7 @@ def load_dataset(
     h, w = _size(size)
     path = Path(source)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"))
-        if not files:
-            raise FileFormatError(f"no image files (.png, .jpg, ...) in {path}")
+        files = list_images(path)[0]
         return torch.stack([load_image(p, size=(h, w), channels=channels) for p in files[:n]])
     name = str(source)
     if name == "shapes":
@@ -332,11 +333,15 @@ def load_dataset(
 def dataset_labels(source: str | os.PathLike[str], *, n: int = 100) -> Tensor | None:
     """Class labels ``(N,)`` of the first ``n`` images of a bundled set, in :func:`load_dataset`'s order.
 
-    ``"digits"``: the digit 0-9; ``"crops"``: the index of the sample image cut from; sets without
-    classes (``"shapes"``, folders) give ``None``.
+    ``"digits"``: the digit 0-9; ``"crops"``: the index of the sample image cut from; a folder of class
+    folders: the class's index in sorted order; sets without classes (``"shapes"``, a flat folder) give
+    ``None``.
     """
     if not isinstance(n, int) or n < 1:
         raise ConfigError(f"n must be a positive int, got {n!r}")
+    if Path(source).is_dir():
+        labels = list_images(Path(source))[1]
+        return None if labels is None else torch.tensor(labels[:n], dtype=torch.long)
     name = str(source)
     if name == "digits":
         if not _has_skimage():
