@@ -26,39 +26,30 @@ def size(text: str) -> tuple[int, int]:
     return dims  # type: ignore[return-value]
 
 
-def positive(text: str) -> int:
-    """A positive int (``--steps 0`` or ``--n 0`` are refused, not replaced by a default)."""
+def _int_in(text: str, low: int, high: int | None, expected: str) -> int:
+    """``text`` as an int in ``[low, high)``, else an argparse error saying what was ``expected``."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
+        value = None
+    if value is None or value < low or (high is not None and value >= high):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def positive(text: str) -> int:
+    """A positive int (``--steps 0`` or ``--n 0`` are refused, not replaced by a default)."""
+    return _int_in(text, 1, None, "a positive int")
 
 
 def seed(text: str) -> int:
     """A seed: an int in [0, 2**63)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an int in [0, 2**63), got {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"expected an int in [0, 2**63), got {text!r}")
-    return value
+    return _int_in(text, 0, 2**63, "an int in [0, 2**63)")
 
 
 def pixels(text: str) -> int | None:
     """A positive batch size, or ``"full"`` (``None``)."""
-    if text == "full":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive int or 'full', got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive int or 'full', got {text!r}")
-    return value
+    return None if text == "full" else _int_in(text, 1, None, "a positive int or 'full'")
 
 
 def csv(text: str, kind: type, option: str) -> tuple[Any, ...]:

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import Tensor
 
-from ._checks import check_seed
+from ._checks import check_seed, generator
 from .errors import ConfigError, DTypeError, ShapeError
 
 __all__ = [
@@ -44,12 +44,6 @@ def _check_shape(shape: Sequence[int] | int, what: str = "shape") -> tuple[int, 
     if not dims or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in dims):
         raise ShapeError(f"{what} must be a non-empty sequence of positive ints, got {shape!r}")
     return dims
-
-
-def _seeded(seed: int | torch.Generator) -> torch.Generator:
-    if isinstance(seed, torch.Generator):
-        return seed
-    return torch.Generator().manual_seed(check_seed(seed))
 
 
 def pixel_centers(
@@ -205,7 +199,7 @@ def holdout_mask(shape: Sequence[int], fraction: float, seed: int = 0) -> Tensor
     n = math.prod(dims)
     k = _num_held_out(n, fraction)
     mask = torch.zeros(n, dtype=torch.bool)
-    mask[torch.randperm(n, generator=_seeded(seed))[:k]] = True
+    mask[torch.randperm(n, generator=generator(seed))[:k]] = True
     return mask.reshape(dims)
 
 
