@@ -1,5 +1,5 @@
-"""Every trainer (fit, fit_many, fit_dataset, fit_hyper, train_autoencoder) and the solvers run on the one
-engine: the same checks for each.
+"""Every trainer (fit, fit_many, fit_dataset, fit_hyper, train_autoencoder, meta_learn, train_shared_encoder)
+and the solvers run on the one engine: the same checks for each.
 
 Callbacks stop them early, a loss that stops being finite raises NonFiniteLossError naming its step, a
 checkpointed run resumed into new objects ends bit-identically to a straight run (on the CPU), resuming
@@ -15,7 +15,7 @@ import torch
 import neuralfields as nf
 from neuralfields.errors import CheckpointError, NonFiniteLossError
 from neuralfields.inverse import Denoise, FieldSolver, HoldoutStop, MAPSolver, solve
-from neuralfields.training import fit_hyper, train_autoencoder
+from neuralfields.training import fit_hyper, meta_learn, train_autoencoder, train_shared_encoder
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -218,6 +218,59 @@ class SolveCase:
         return out
 
 
+class MetaCase:
+    """Meta-learning (second-order MAML: the outer gradient goes through the inner steps), sample subsets."""
+
+    name = "meta_learn"
+    full = (STEPS, False)
+
+    def __init__(self, images):
+        self.images = images
+
+    def make(self):
+        return {"field": nf.Siren(2, 1, hidden_features=8, hidden_layers=1, seed=0)}
+
+    def run(self, holder, **kw):
+        args = dict(steps=STEPS, algorithm="maml", inner_steps=2, meta_batch=3, batch_size=20, val_signals=self.images[8:],
+                    eval_every=3, progress=False)  # fmt: skip
+        holder["res"] = meta_learn(holder["field"], self.images[:8], **{**args, **kw})
+        return holder["res"]
+
+    def other_settings(self):
+        return {"inner_steps": 3}
+
+    def done(self, holder, res):
+        return res.steps, res.stopped_early
+
+    def outcome(self, holder, res):
+        return {**res.field.state_dict(), "loss": torch.tensor(res.history.loss), "val": torch.tensor(res.history.val_psnr)}
+
+
+class SharedEncoderCase:
+    name = "shared encoder"
+    full = (STEPS, False)
+
+    def __init__(self, images):
+        self.images = images[:4]
+
+    def make(self):
+        return {"field": nf.Siren(2, 1, hidden_features=8, hidden_layers=2, seed=0)}
+
+    def run(self, holder, **kw):
+        args = dict(steps=STEPS, batch_size=20, progress=False)
+        holder["res"] = train_shared_encoder(holder["field"], self.images, **{**args, **kw})
+        return holder["res"]
+
+    def other_settings(self):
+        return {"shared_layers": 2}
+
+    def done(self, holder, res):
+        return res.steps, res.stopped_early
+
+    def outcome(self, holder, res):
+        return {**res.field.state_dict(), **res.heads, "loss": torch.tensor(res.history.items["loss"])}
+
+
 CASES = {
     "fit": FitCase,
     "fit_many": FitManyCase,
@@ -226,6 +279,8 @@ CASES = {
     "fit_hyper": HyperCase,
     "train_autoencoder": AutoEncoderCase,
     "solve": SolveCase,
+    "meta_learn": MetaCase,
+    "shared_encoder": SharedEncoderCase,
 }
 
 

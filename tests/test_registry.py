@@ -250,15 +250,15 @@ def test_reprs_show_the_config():
 def test_base_classes_resolve_lazily_and_can_be_declared(isolated_registry):
     assert _registry.base_class("operator") is nf.inverse.Operator
     assert _registry.base_class("conditioning") is nf.conditioning.Conditioning
-    assert _registry.base_class("init") is None
+    assert _registry.base_class("init") is nf.training.Initialisation
 
     class MyBase:
         pass
 
-    _registry.set_base("init", MyBase)
-    assert _registry.base_class("init") is MyBase
+    _registry.set_base("stopping", MyBase)
+    assert _registry.base_class("stopping") is MyBase
     with pytest.raises(ConfigError, match="must be a class"):
-        _registry.set_base("init", "MyBase")
+        _registry.set_base("stopping", "MyBase")
     with pytest.raises(UnknownNameError, match="registry kind"):
         _registry.base_class("fields")
 

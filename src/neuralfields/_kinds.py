@@ -27,7 +27,7 @@ KINDS: tuple[str, ...] = (
 - ``"solver"``: inverse-problem solvers (:class:`~neuralfields.inverse.Solver`);
 - ``"stopping"``: early-stopping rules of the solvers (:class:`~neuralfields.inverse.StoppingRule`);
 - ``"hyper-head"``: heads of a :class:`~neuralfields.HyperSiren` (latent code -> SIREN parameters);
-- ``"init"``: initialisation factories (no base class).
+- ``"init"``: initialisation strategies (:class:`~neuralfields.training.Initialisation`).
 """
 
 # Where each kind's base class lives ("module:attribute"), imported on first use so that this low module
@@ -41,7 +41,7 @@ _BASE_HOMES: dict[str, str | None] = {
     "solver": "neuralfields.inverse.solvers:Solver",
     "stopping": "neuralfields.inverse.stopping:StoppingRule",
     "hyper-head": "neuralfields.conditioning.hyper_heads:HyperHead",
-    "init": None,
+    "init": "neuralfields.training.init:Initialisation",
 }
 
 _examples: dict[tuple[str, str], dict[str, Any]] = {}
@@ -60,7 +60,7 @@ def _check_kind(kind: str) -> None:
 
 
 def base_class(kind: str) -> type | None:
-    """The base class of ``kind``'s implementations (``None`` for ``"init"``, which holds factories).
+    """The base class of ``kind``'s implementations.
 
     The class is imported on first use (this module imports nothing above it). It is the interface the
     contract suites of :mod:`neuralfields.testing` check every registered implementation against.
@@ -70,8 +70,8 @@ def base_class(kind: str) -> type | None:
 
     Example:
         >>> from neuralfields import _registry
-        >>> _registry.base_class("field").__name__, _registry.base_class("init")
-        ('Field', None)
+        >>> _registry.base_class("field").__name__, _registry.base_class("init").__name__
+        ('Field', 'Initialisation')
     """
     _check_kind(kind)
     with _lock:

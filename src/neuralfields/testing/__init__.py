@@ -12,6 +12,7 @@ implementation and which a plugin's tests import to run the very same checks on 
 - :mod:`neuralfields.testing.solvers`: kinds ``"solver"`` and ``"stopping"``, :func:`check_solver`,
   :func:`check_stopping`;
 - :mod:`neuralfields.testing.heads`: kind ``"hyper-head"``, :func:`check_hyper_head`;
+- :mod:`neuralfields.testing.inits`: kind ``"init"``, :func:`check_init`;
 - :mod:`neuralfields.testing.registry`: any kind, by registered name: :func:`check_registered`,
   :func:`parametrize_registered`, :func:`contract_checks`.
 
@@ -36,6 +37,7 @@ from ._common import ContractFailure
 from .conditioning import check_conditioning, check_model
 from .fields import check_field
 from .heads import check_hyper_head
+from .inits import check_init
 from .operators import check_operator
 from .priors import check_prior
 from .registry import SUITES, check_registered, contract_checks, parametrize_registered
@@ -55,4 +57,5 @@ __all__ = [
     "check_solver",
     "check_stopping",
     "check_hyper_head",
+    "check_init",
 ]

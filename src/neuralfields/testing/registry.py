@@ -11,15 +11,12 @@ from ._common import Suite
 from .conditioning import CONDITIONING_SUITE, MODEL_SUITE
 from .fields import FIELD_SUITE
 from .heads import HYPER_HEAD_SUITE
+from .inits import INIT_SUITE
 from .operators import OPERATOR_SUITE
 from .priors import PRIOR_SUITE
 from .solvers import SOLVER_SUITE, STOPPING_SUITE
 
 __all__ = ["SUITES", "contract_checks", "check_registered", "parametrize_registered"]
-
-
-def _creates(make: Any) -> None:
-    make()  # a factory kind: building from the example configuration is the whole contract
 
 
 SUITES: Mapping[str, Suite] = {
@@ -31,7 +28,7 @@ SUITES: Mapping[str, Suite] = {
     "solver": SOLVER_SUITE,
     "stopping": STOPPING_SUITE,
     "hyper-head": HYPER_HEAD_SUITE,
-    "init": Suite("init", {"create": _creates}),
+    "init": INIT_SUITE,
 }
 """The contract suite of every registry kind."""
 

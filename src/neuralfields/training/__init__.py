@@ -9,12 +9,14 @@ from .fit_many import FitManyResult, fit_many
 from .fit_dataset import DatasetFitResult, DatasetStepInfo, fit_dataset
 from .history import FitResult, History, TrainResult
 from .metrics import mse_to_psnr, psnr, ssim
-from .init import PaperInit, PrefitInit, WeightScalingInit, resolve_init
+from .init import Initialisation, MetaInit, PaperInit, PrefitInit, SharedEncoderInit, WeightScalingInit, resolve_init, start_from
 from .losses import LOSSES, resolve_loss
 from .tensorboard import TensorBoardLogger
 from .step import CPU_CHUNK_SIZE, accumulate_mse_grad, mse_backward, register_mse_step
 from .autoencoder import AutoEncoderFitResult, train_autoencoder
 from .hyper import HyperFitResult, fit_hyper
+from .meta import MetaLearnResult, meta_learn
+from .shared_encoder import SharedEncoderResult, train_shared_encoder
 
 __all__ = [
     "fit",
@@ -34,6 +36,10 @@ __all__ = [
     "PaperInit",
     "WeightScalingInit",
     "PrefitInit",
+    "MetaInit",
+    "SharedEncoderInit",
+    "Initialisation",
+    "start_from",
     "resolve_init",
     "TensorBoardLogger",
     "resolve_loss",
@@ -55,4 +61,8 @@ __all__ = [
     "HyperFitResult",
     "train_autoencoder",
     "AutoEncoderFitResult",
+    "meta_learn",
+    "MetaLearnResult",
+    "train_shared_encoder",
+    "SharedEncoderResult",
 ]

@@ -126,8 +126,29 @@ class _ManyTask(Task):
         return torch.stack(total).sum(0) / (n * targets.shape[2])
 
 
+def _initialised(strategy: Callable[[Field], object], field: Field) -> Field:
+    new = copy.deepcopy(field)
+    strategy(new)
+    return new
+
+
+def _start_params(fields: Sequence[Field], b: int) -> dict[str, Tensor]:
+    """One field's weights per member, stacked ``(B, *shape)`` (same architecture for all)."""
+    if len(fields) != b:
+        raise InvalidDataError(f"fit_many got {len(fields)} starting fields for {b} signals; give one per signal")
+    first = dict(fields[0].named_parameters())
+    for i, f in enumerate(fields[1:], 1):
+        own = dict(f.named_parameters())
+        if type(f) is not type(fields[0]) or {k: v.shape for k, v in own.items()} != {k: v.shape for k, v in first.items()}:
+            raise InvalidDataError(
+                f"fit_many's starting fields must share one architecture: field {i} ({type(f).__name__}) differs "
+                f"from field 0 ({type(fields[0]).__name__})"
+            )
+    return {name: torch.stack([dict(f.named_parameters())[name].detach() for f in fields]).requires_grad_(True) for name in first}
+
+
 def fit_many(
-    field: Field,
+    field: Field | Sequence[Field],
     signals: Tensor | Sequence[Tensor],
     *,
     steps: int = 500,
@@ -157,7 +178,8 @@ def fit_many(
     once for all ``B``.
 
     Args:
-        field: the template (left unchanged).
+        field: the template every member starts from (left unchanged), or one field per signal, all of one
+            architecture, each member starting from its own (left unchanged too).
         signals: ``(B, C, *spatial)`` in [0, 1], or a sequence of same-shape signals.
         steps, lr, batch_size, schedule, min_lr_ratio, loss, seed: as in :func:`~neuralfields.fit` (a
             custom ``loss`` is applied to each member and the sum is minimised, with autograd).
@@ -183,13 +205,19 @@ def fit_many(
         >>> len(res), [len(h) for h in res.histories], type(res.field(0)).__name__
         (3, [30, 30, 30], 'Siren')
     """
-    if not isinstance(field, Field):
-        raise DTypeError(f"fit_many needs a neuralfields Field, got {type(field).__name__}")
+    starts = list(field) if isinstance(field, Sequence) else None
+    if starts is not None and not starts:
+        raise InvalidDataError("fit_many got an empty list of starting fields")
+    for f in starts or [field]:
+        if not isinstance(f, Field):
+            raise DTypeError(f"fit_many needs a neuralfields Field (or one per signal), got {type(f).__name__}")
     lr, batch_size, schedule, min_lr_ratio = recipe(lr, batch_size, schedule, min_lr_ratio)
     strategy = resolve_init(init)
-    if strategy is not None:  # the caller's template stays as it is
-        field = copy.deepcopy(field)
-        strategy(field)
+    if strategy is not None:  # the caller's fields stay as they are
+        starts = [_initialised(strategy, f) for f in starts] if starts is not None else None
+        field = field if starts is not None else _initialised(strategy, field)  # type: ignore[arg-type]
+    if starts is not None:
+        field = copy.deepcopy(starts[0])
     param = next(field.parameters())
     coords, targets = stack_signals(field, signals)
     coords, targets = coords.to(param.device, param.dtype), targets.to(param.device, param.dtype)
@@ -201,7 +229,8 @@ def fit_many(
     t = train_idx.numel()
     sampler = None if batch_size is None or batch_size >= t else RandomBatches(t, batch_size, seed=seed)
     train, val = (coords[train_idx], targets[:, train_idx]), (coords[val_idx], targets[:, val_idx])
-    task = _ManyTask(field, field.batch_parameters(b), train, val, sampler, resolve_loss(loss))
+    params = field.batch_parameters(b) if starts is None else _start_params(starts, b)
+    task = _ManyTask(field, params, train, val, sampler, resolve_loss(loss))
     result = run(
         task, steps=steps, lr=lr, schedule=schedule, min_lr_ratio=min_lr_ratio, eval_every=eval_every, callbacks=callbacks,
         checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,

@@ -11,17 +11,28 @@ the field's weights). Registered:
   (Yeom et al., "Fast training of sinusoidal neural fields via scaling initializations", reported
   ``alpha`` near 2.5 to speed up SIREN fitting);
 - ``"prefit"``: fit the field to another signal for ``steps`` steps first (its weights are where that fit
-  ended).
+  ended);
+- ``"meta"``: a meta-learned starting point (:func:`~neuralfields.training.meta_learn`: Reptile, first-order
+  or full MAML), read from the ``.safetensors`` file it was saved to, or learned on the spot from signals;
+- ``"shared-encoder"``: the first layers trained jointly on several signals, one head each
+  (:func:`~neuralfields.training.train_shared_encoder`), transferred from a file or trained on the spot;
+  the field keeps its own head.
 
 A family supports the first two when it has ``reset_parameters(seed, weight_scale)``, as
-:class:`~neuralfields.Siren` does; ``"prefit"`` works for every field.
+:class:`~neuralfields.Siren` does; ``"prefit"`` and ``"meta"`` work for every field, ``"shared-encoder"``
+for fields with a ``layers`` list. Every strategy derives from :class:`Initialisation` and passes the
+``"init"`` contract suite (:mod:`neuralfields.testing.inits`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from .._checks import check_positive_float, check_positive_int, check_seed
@@ -29,10 +40,25 @@ from .._registry import create, register
 from ..errors import ConfigError
 from ..fields.base import Field
 
-__all__ = ["PaperInit", "WeightScalingInit", "PrefitInit", "resolve_init", "InitLike"]
+__all__ = ["Initialisation", "PaperInit", "WeightScalingInit", "PrefitInit", "MetaInit", "SharedEncoderInit",
+           "start_from", "resolve_init", "InitLike"]  # fmt: skip
 
 InitLike = str | Mapping[str, Any] | Callable[[Field], Any] | None
 """What ``init=`` takes: a registered name, a spec, a strategy (any callable on a field) or ``None``."""
+
+
+class Initialisation:
+    """Base class of the ``"init"`` kind: a strategy that sets a field's parameters in place.
+
+    Subclasses implement :meth:`__call__`; the contract (:mod:`neuralfields.testing.inits`): the field
+    keeps its architecture, its parameters end finite, one configuration gives the same weights every
+    time, torch's global RNG is left alone, and a field the strategy cannot start raises a
+    :class:`~neuralfields.errors.ConfigError` that says why.
+    """
+
+    def __call__(self, field: Field) -> Field:
+        """Set ``field``'s parameters (in place) and return it."""
+        raise NotImplementedError(f"{type(self).__name__} must implement __call__(field)")
 
 
 def _reset(field: Field, seed: int | None, weight_scale: float, name: str) -> Field:
@@ -47,7 +73,7 @@ def _reset(field: Field, seed: int | None, weight_scale: float, name: str) -> Fi
 
 
 @register("init", "paper", example={"seed": 0})
-class PaperInit:
+class PaperInit(Initialisation):
     """The family's reference initialisation, drawn from ``seed``.
 
     Args:
@@ -68,7 +94,7 @@ class PaperInit:
 
 
 @register("init", "weight-scaling", example={"alpha": 2.5, "seed": 0})
-class WeightScalingInit:
+class WeightScalingInit(Initialisation):
     """The reference initialisation with every weight bound but the output layer's times ``alpha``.
 
     Args:
@@ -92,7 +118,7 @@ class WeightScalingInit:
 
 
 @register("init", "prefit", example={"signal": None, "steps": 2})
-class PrefitInit:
+class PrefitInit(Initialisation):
     """Fit the field to another signal for ``steps`` steps first, with :func:`~neuralfields.fit`.
 
     Args:
@@ -127,14 +153,144 @@ class PrefitInit:
         return field
 
 
+def _architecture(field: Field) -> tuple[Any, ...]:
+    try:
+        config = {k: v for k, v in field.config.items() if k != "seed"}  # type: ignore[attr-defined]
+    except (AttributeError, NotImplementedError):
+        config = None
+    return type(field), config, {k: tuple(v.shape) for k, v in field.named_parameters()}
+
+
+def start_from(field: Field, source: Field | str | os.PathLike[str], names: Sequence[str] | None = None) -> Field:
+    """Copy a starting point's weights into ``field`` (in place): all of them, or the parameters ``names``
+    (a file saved by :meth:`~neuralfields.training.SharedEncoderResult.save` names its own).
+
+    Args:
+        field: the field to start.
+        source: a field of the same architecture, or a ``.safetensors`` file holding one.
+        names: the parameters to copy (``None``: those the file lists, else all).
+
+    Raises:
+        ConfigError: the starting point has another architecture (family, config or shapes).
+        FileFormatError: a missing or broken file.
+    """
+    where = "the starting point"
+    if not isinstance(source, Field):
+        from ..io import load, read_metadata
+        from .shared_encoder import TRANSFER_KEY
+
+        where = str(source)
+        listed = read_metadata(source).get(TRANSFER_KEY)
+        loaded = load(source, device=next(field.parameters()).device)
+        if not isinstance(loaded, Field):
+            raise ConfigError(f"{where} holds a {type(loaded).__name__}, not a field to start from")
+        names = json.loads(listed) if names is None and listed else names
+        source = loaded
+    mine, theirs = _architecture(field), _architecture(source)
+    if mine != theirs:
+        raise ConfigError(
+            f"{where} was made for another architecture: {theirs[0].__name__} {theirs[1]} against the field's "
+            f"{mine[0].__name__} {mine[1]}; an init file only starts a field of its own architecture"
+        )
+    own = dict(source.named_parameters())
+    with torch.no_grad():
+        for name, p in field.named_parameters():
+            if names is None or name in names:
+                p.copy_(own[name].to(p.dtype))
+    return field
+
+
+def _example_signals(field: Field, n: int) -> Tensor:
+    """``n`` smooth random signals ``(n, out_features, 8, ..., 8)`` that fit ``field`` (example configurations)."""
+    gen = torch.Generator().manual_seed(0)
+    coarse = torch.rand(n, field.out_features, *([2] * field.in_features), generator=gen)
+    size = [8] * field.in_features
+    mode = {1: "linear", 2: "bilinear", 3: "trilinear"}.get(field.in_features)
+    if mode is None:
+        return torch.rand(n, field.out_features, *([3] * field.in_features), generator=gen)
+    return torch.nn.functional.interpolate(coarse, size=size, mode=mode, align_corners=True)
+
+
+@register("init", "meta", example={"steps": 2, "meta_batch": 2})
+class MetaInit(Initialisation):
+    """A meta-learned starting point: read from a file, or learned with
+    :func:`~neuralfields.training.meta_learn` on ``signals`` from the field's current weights.
+
+    Args:
+        path: a ``.safetensors`` file saved by :meth:`~neuralfields.training.MetaLearnResult.save` (or any
+            field file of the same architecture).
+        signals: the training signals, when there is no file (``None`` with no file: a synthetic set, for
+            example configurations only). Learning happens at every call: to reuse a starting point,
+            save it once and pass ``path``.
+        meta_kwargs: passed to :func:`~neuralfields.training.meta_learn` (``algorithm``, ``inner_steps``,
+            ``inner_optimizer``, ``inner_lr``, ``steps``, ``seed``, ...).
+
+    Example:
+        >>> import neuralfields as nf
+        >>> imgs = nf.data.load_dataset("shapes", n=6, size=16)
+        >>> import os, tempfile
+        >>> path = nf.training.meta_learn(nf.Siren(2, 1, 16, seed=0), imgs, steps=3, progress=False).save(
+        ...     os.path.join(tempfile.mkdtemp(), "start.safetensors"))
+        >>> res = nf.fit(nf.Siren(2, 1, 16, seed=5), imgs[0], steps=10, init=path, progress=False)
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, signals: Tensor | None = None, **meta_kwargs: Any) -> None:
+        self.path = None if path is None else Path(path)
+        self.signals, self.meta_kwargs = signals, {"progress": False, **meta_kwargs}
+        if self.path is not None and (signals is not None or meta_kwargs):
+            raise ConfigError("give the meta init either a file (path) or signals and meta-learning settings, not both")
+
+    def __call__(self, field: Field) -> Field:
+        if self.path is not None:
+            return start_from(field, self.path)
+        from .meta import meta_learn
+
+        signals = _example_signals(field, 4) if self.signals is None else self.signals
+        return start_from(field, meta_learn(field, signals, **self.meta_kwargs).field)
+
+
+@register("init", "shared-encoder", example={"steps": 2})
+class SharedEncoderInit(Initialisation):
+    """Transferred shared layers: read from a file, or trained with
+    :func:`~neuralfields.training.train_shared_encoder` on ``signals``; the field keeps its own head.
+
+    Args:
+        path: a ``.safetensors`` file saved by :meth:`~neuralfields.training.SharedEncoderResult.save`.
+        signals: the training signals, when there is no file (``None`` with no file: a synthetic set, for
+            example configurations only); training happens at every call.
+        encoder_kwargs: passed to :func:`~neuralfields.training.train_shared_encoder` (``shared_layers``,
+            ``steps``, ``lr``, ``seed``, ...).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, signals: Tensor | None = None, **encoder_kwargs: Any) -> None:
+        self.path = None if path is None else Path(path)
+        self.signals, self.encoder_kwargs = signals, {"progress": False, **encoder_kwargs}
+        if self.path is not None and (signals is not None or encoder_kwargs):
+            raise ConfigError("give the shared-encoder init either a file (path) or signals and settings, not both")
+
+    def __call__(self, field: Field) -> Field:
+        if self.path is not None:
+            return start_from(field, self.path)
+        from .shared_encoder import train_shared_encoder
+
+        signals = _example_signals(field, 3) if self.signals is None else self.signals
+        result = train_shared_encoder(field, signals, **self.encoder_kwargs)
+        return start_from(field, result.field, result.shared)
+
+
 def resolve_init(init: InitLike) -> Callable[[Field], Any] | None:
     """The strategy ``init=`` names (``None``: keep the field's weights).
+
+    A string ending in ``.safetensors`` is a starting-point file (``MetaInit(path)``: a meta-learned or
+    shared-encoder starting point, or any field file of the same architecture).
 
     Raises:
         UnknownNameError: an unknown name. ConfigError: not a name, spec or callable.
     """
     if init is None:
         return None
+    if isinstance(init, (str, os.PathLike)) and str(init).endswith(".safetensors"):
+        return MetaInit(init)
     if isinstance(init, str):
         return create("init", init)  # type: ignore[no-any-return]
     if isinstance(init, Mapping):
