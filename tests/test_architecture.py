@@ -20,7 +20,7 @@ LAYERS = [
     {"training"},
     {"analysis", "plots"},
     {"experiments"},
-    {"testing", "cli", "_cli_args", "_cli_report"},
+    {"testing", "cli", "_cli_args", "_cli_report", "_cli_study"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

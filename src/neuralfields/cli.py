@@ -17,6 +17,7 @@ from typing import Any
 
 from . import __version__
 from ._cli_args import add_image_set_arguments, listing, pixels, positive, seed, size
+from ._cli_study import add_init_study_parser
 from ._files import check_output_file, check_output_folder
 from .errors import ConfigError, NeuralFieldsError
 
@@ -153,6 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     p.set_defaults(func=_cmd_hyper_train)
 
+    p = _parser_for(sub, "init-study", "compare initialisations (paper, weight scaling, pre-fit, meta-learned, shared encoder) across model sizes",
+                    "Fit image A of (A, B, C) triples (B of A's class, C of another) from every initialisation over a grid "
+                    "of SIREN sizes and write a report folder: curves.png (PSNR on A per step, mean and spread), auc.png "
+                    "(capped AUC per triple as box plots, sizes ordered by parameter count), metrics.json (also the "
+                    "crossover step against the paper init and the steps and seconds to --level dB) and run.json. DATA "
+                    "needs classes: digits, crops, or a folder laid out as root/class_name/*.png.")  # fmt: skip
+    add_init_study_parser(p)
+    p.set_defaults(func=_cmd_init_study)
+
     p = sub.add_parser("render", help="render a saved field at any resolution",
                        description="Render a field saved as .safetensors to a PNG (or a .npy array) at any resolution, "
                        "in bounded memory: the image is computed and written band by band.")  # fmt: skip
@@ -283,6 +293,13 @@ def _cmd_hyper_train(args: argparse.Namespace) -> int:
     from ._cli_report import hyper_train_command
 
     return hyper_train_command(args, _recorded(args), _image_set(args, _recorded(args), _default_n(args)))
+
+
+def _cmd_init_study(args: argparse.Namespace) -> int:
+    from ._cli_study import init_study_command
+
+    recorded = _recorded(args)
+    return init_study_command(args, recorded, _image_set(args, recorded, 200 if args.quick else 500))
 
 
 def _cmd_render(args: argparse.Namespace) -> int:

@@ -17,7 +17,8 @@ from .data import to_uint8
 from .errors import OptionalDependencyError
 from .training.history import History
 
-__all__ = ["plot_history", "plot_comparison", "plot_image_grid", "plot_curves", "plot_latent_pairs"]
+__all__ = ["plot_history", "plot_comparison", "plot_image_grid", "plot_curves", "plot_latent_pairs", "plot_band_panels",
+           "plot_box_groups"]
 
 
 def _figure(width: float, height: float) -> Any:
@@ -213,4 +214,62 @@ def plot_latent_pairs(
         axes[-1].legend(fontsize=6, markerscale=2, loc="center left", bbox_to_anchor=(1.0, 0.5), title="class")
     if title:
         fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_band_panels(
+    panels: Mapping[str, Mapping[str, tuple[Sequence[float], Sequence[float]]]],
+    path: str | os.PathLike[str],
+    *,
+    xlabel: str = "step",
+    ylabel: str = "PSNR (dB)",
+    cap: float = PSNR_CAP,
+) -> Path:
+    """One panel per title, each with named curves ``name -> (mean, std)`` drawn as a line and a band of
+    one standard deviation (values above ``cap`` drawn at ``cap``)."""
+    cols = min(4, len(panels))
+    rows = -(-len(panels) // cols)
+    fig = _figure(3.4 * cols, 2.7 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax, (title, curves) in zip(axes.flat, panels.items()):
+        for i, (name, (mean, std)) in enumerate(curves.items()):
+            m = _capped([float(v) for v in mean], cap)
+            lo = [min(a - b, cap) for a, b in zip(m, std)]
+            hi = [min(a + b, cap) for a, b in zip(m, std)]
+            ax.plot(range(len(m)), m, lw=1.2, color=f"C{i}", label=name)
+            ax.fill_between(range(len(m)), lo, hi, color=f"C{i}", alpha=0.15, lw=0)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    return _save(fig, path)
+
+
+def plot_box_groups(
+    groups: Mapping[str, Mapping[str, Sequence[float]]], path: str | os.PathLike[str], *, ylabel: str = "", title: str = ""
+) -> Path:
+    """Box plots: one group per key of ``groups`` (in order, left to right), one coloured box per name
+    inside each group."""
+    names = list(dict.fromkeys(n for g in groups.values() for n in g))
+    fig = _figure(max(6.0, 0.22 * len(names) * len(groups) + 2), 4.2)
+    ax = fig.subplots()
+    width = 0.8 / max(1, len(names))
+    for i, name in enumerate(names):
+        pos = [g + (i - (len(names) - 1) / 2) * width for g, key in enumerate(groups) if name in groups[key]]
+        data = [list(groups[key][name]) for key in groups if name in groups[key]]
+        parts = ax.boxplot(data, positions=pos, widths=width * 0.9, patch_artist=True, manage_ticks=False,
+                           medianprops={"color": "black"})
+        for box in parts["boxes"]:
+            box.set_facecolor(f"C{i}")
+            box.set_alpha(0.6)
+        ax.plot([], [], color=f"C{i}", lw=6, alpha=0.6, label=name)
+    ax.set_xticks(range(len(groups)), list(groups), rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7, ncol=min(3, len(names)))
+    if title:
+        ax.set_title(title, fontsize=10)
     return _save(fig, path)

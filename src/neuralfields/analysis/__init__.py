@@ -1,5 +1,6 @@
-"""Analysis of what a field learned: embeddings, similarity, pair selection, interpolation."""
+"""Analysis of what a field learned: embeddings, similarity, pair selection, interpolation; training curves."""
 
+from .curves import capped_auc, crossover_step, make_triples, steps_to
 from .embeddings import item_embeddings
 from .interpolation import Interpolation, blend_distance, interpolate
 from .places import PLACES
@@ -16,4 +17,8 @@ __all__ = [
     "interpolate",
     "blend_distance",
     "upsampling_table",
+    "capped_auc",
+    "crossover_step",
+    "steps_to",
+    "make_triples",
 ]

@@ -2,6 +2,7 @@
 
 from .fit import FitConfig, fit_image
 from .hyper import HyperTrainConfig, hyper_train
+from .init_study import InitStudyConfig, init_study
 from .memorize import MemorizeConfig, memorize
 from .priors import RestoreConfig, TrainPriorConfig, load_priors, restore, train_prior
 
@@ -17,4 +18,6 @@ __all__ = [
     "load_priors",
     "HyperTrainConfig",
     "hyper_train",
+    "InitStudyConfig",
+    "init_study",
 ]
