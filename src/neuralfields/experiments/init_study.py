@@ -93,7 +93,7 @@ class InitStudyConfig:
     @classmethod
     def quick(cls, **overrides: Any) -> InitStudyConfig:
         """A grid for 2 CPU cores (a few minutes with the library's recipe)."""
-        base = {"layers": (2, 3), "widths": (32, 64), "triples": 5, "meta_steps": 150, "encoder_steps": 300, "steps": None}
+        base = {"layers": (2, 4), "widths": (32, 64, 128), "triples": 5, "meta_steps": 150, "encoder_steps": 300, "steps": None}
         return cls(**{**base, **overrides})
 
     def recipe(self) -> dict[str, Any]:

@@ -101,9 +101,10 @@ def fit(
             :func:`~neuralfields.training.accumulate_mse_grad`), another name of
             :data:`~neuralfields.training.LOSSES`, or a callable ``(pred (N, C), target (N, C)) -> scalar``
             run with autograd on the whole batch. PSNR is recorded for ``"mse"`` only.
-        init: where to start: an initialisation strategy (``"paper"``, ``"weight-scaling"``, ``"prefit"``, a
-            spec or any callable on the field, see :mod:`neuralfields.training.init`) applied to ``field``
-            first, or ``None`` (default) to start from its current weights. Not applied when resuming.
+        init: where to start: an initialisation strategy (``"paper"``, ``"weight-scaling"``, ``"prefit"``,
+            ``"meta"``, ``"shared-encoder"``, a spec, a ``.safetensors`` starting-point file or any callable on
+            the field, see :mod:`neuralfields.training.init`) applied to ``field`` first, or ``None`` (default)
+            to start from its current weights. Not applied when resuming.
         holdout: fraction of samples held out for validation (fixed by ``seed``), in [0, 1).
         eval_every: evaluate the held-out PSNR every this many steps (and at the end).
         seed: seed of the held-out set and the batch order.

@@ -43,8 +43,9 @@ from ..fields.base import Field
 __all__ = ["Initialisation", "PaperInit", "WeightScalingInit", "PrefitInit", "MetaInit", "SharedEncoderInit",
            "start_from", "resolve_init", "InitLike"]  # fmt: skip
 
-InitLike = str | Mapping[str, Any] | Callable[[Field], Any] | None
-"""What ``init=`` takes: a registered name, a spec, a strategy (any callable on a field) or ``None``."""
+InitLike = str | os.PathLike | Mapping[str, Any] | Callable[[Field], Any] | None
+"""What ``init=`` takes: a registered name, a spec, a ``.safetensors`` starting-point file, a strategy (any
+callable on a field) or ``None``."""
 
 
 class Initialisation:

@@ -145,8 +145,8 @@ def train_shared_encoder(
             :class:`~neuralfields.Siren`).
         signals: ``(N, C, *spatial)`` in [0, 1], or a sequence of same-shape signals.
         shared_layers: how many of the first layers are shared (see :func:`shared_parameter_names`).
-        steps, lr, batch_size, schedule, min_lr_ratio, seed, callbacks, checkpoint, checkpoint_every,
-            resume, progress: as in :func:`~neuralfields.fit`.
+        steps, lr, batch_size, schedule, min_lr_ratio, seed: as in :func:`~neuralfields.fit`.
+        callbacks, checkpoint, checkpoint_every, resume, progress: as in :func:`~neuralfields.fit`.
 
     Returns:
         A :class:`SharedEncoderResult`; ``result.save(path)`` writes the starting point.
