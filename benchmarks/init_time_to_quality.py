@@ -8,8 +8,9 @@ Contestants, each on each image, each in its own process (nothing carries over b
 * ``paper``, ``weight-scaling`` (alpha 2.5), ``prefit``, ``meta``, ``shared-encoder``: ``nf.fit`` with every
   default (500 steps) and ``init=`` that strategy. ``prefit`` fits the same SIREN to another image
   (``moon``, grey or tinted) for ``--prefit-steps`` steps first; ``meta`` (Reptile, inner loop = the
-  default recipe's first steps) and ``shared-encoder`` are learned once per channel count on scikit-image
-  samples that are none of the test images, and saved to files the fits start from.
+  default recipe's first steps, 4,096 pixels of 4 images per meta-step) and ``shared-encoder`` (6 images,
+  4,096 pixels each per step) are learned once per channel count on scikit-image samples that are none of
+  the test images, and saved to files the fits start from.
 
 The clock counts the fit of the test image only, with the PSNR (full render) measured every
 ``--eval-every`` steps outside it; what each start cost to prepare is reported in its own column (the
@@ -52,10 +53,10 @@ def prepare(size: int, channels: int, folder: Path, meta_steps: int, encoder_ste
     out = {}
     t0 = time.perf_counter()
     meta = nf.training.meta_learn(siren(channels), images, algorithm="reptile", steps=meta_steps, meta_batch=4,
-                                  inner_steps=5, batch_size=16384, progress=False)  # fmt: skip
+                                  inner_steps=5, batch_size=4096, progress=False)  # fmt: skip
     out["meta"] = (str(meta.save(folder / f"meta{channels}.safetensors")), time.perf_counter() - t0)
     t0 = time.perf_counter()
-    enc = nf.training.train_shared_encoder(siren(channels), images[:6], steps=encoder_steps, progress=False)
+    enc = nf.training.train_shared_encoder(siren(channels), images[:6], steps=encoder_steps, batch_size=4096, progress=False)
     out["shared-encoder"] = (str(enc.save(folder / f"encoder{channels}.safetensors")), time.perf_counter() - t0)
     return out
 
@@ -110,8 +111,8 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--eval-every", type=int, default=10)
     parser.add_argument("--prefit-steps", type=int, default=100)
-    parser.add_argument("--meta-steps", type=int, default=100)
-    parser.add_argument("--encoder-steps", type=int, default=300)
+    parser.add_argument("--meta-steps", type=int, default=60)
+    parser.add_argument("--encoder-steps", type=int, default=150)
     parser.add_argument("--ref-steps", type=int, default=100000)
     parser.add_argument("--json", default=None)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)

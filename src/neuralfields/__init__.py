@@ -20,7 +20,7 @@ from ._registry import KINDS, available, create, plugins, register
 from ._history import History
 from .errors import NeuralFieldsError, NonFiniteLossError, PluginWarning
 from .conditioning import BinaryCode, ConditionedField, HyperSiren, IndexCoordinate, Latent
-from .fields import BottleneckSiren, Field, Siren, render
+from .fields import BottleneckSiren, Field, Finer, FourierFeatures, Gauss, HashGrid, Siren, Wire, render
 from .io import load, save
 from .training import Callback, FitManyResult, FitResult, Snapshots, StepInfo, StopAtPSNR, fit, fit_dataset, fit_many, psnr, ssim
 from .training import fit_hyper, train_autoencoder
@@ -35,6 +35,11 @@ __all__ = [
     "Field",
     "Siren",
     "BottleneckSiren",
+    "Gauss",
+    "Finer",
+    "Wire",
+    "FourierFeatures",
+    "HashGrid",
     "ConditionedField",
     "IndexCoordinate",
     "BinaryCode",
