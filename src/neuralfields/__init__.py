@@ -24,6 +24,7 @@ from .fields import BottleneckSiren, Field, Finer, FourierFeatures, Gauss, HashG
 from .io import load, save
 from .training import Callback, FitManyResult, FitResult, Snapshots, StepInfo, StopAtPSNR, fit, fit_dataset, fit_many, psnr, ssim
 from .training import fit_hyper, train_autoencoder
+from .analysis.frequency import suggest_frequency
 
 __all__ = [
     "__version__",
@@ -51,6 +52,7 @@ __all__ = [
     "fit_dataset",
     "fit_many",
     "FitManyResult",
+    "suggest_frequency",
     "render",
     "save",
     "load",

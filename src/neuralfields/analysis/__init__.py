@@ -2,6 +2,7 @@
 
 from .curves import capped_auc, crossover_step, make_triples, steps_to
 from .embeddings import item_embeddings
+from .frequency import FrequencyChoice, frequency_candidates, grid_search, radial_spectrum, spectrum_distance, suggest_frequency
 from .interpolation import Interpolation, blend_distance, interpolate
 from .places import PLACES
 from .similarity import METRICS, select_pairs, similarity_matrix
@@ -21,4 +22,10 @@ __all__ = [
     "crossover_step",
     "steps_to",
     "make_triples",
+    "suggest_frequency",
+    "FrequencyChoice",
+    "frequency_candidates",
+    "grid_search",
+    "radial_spectrum",
+    "spectrum_distance",
 ]

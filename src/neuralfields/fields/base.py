@@ -34,6 +34,9 @@ class Field(Configurable, nn.Module):
 
     in_features: int
     out_features: int
+    frequency_parameter: str | None = None
+    """The constructor argument that sets which frequencies the family reaches (SIREN's ``"first_omega_0"``,
+    Gauss's ``"scale"``, ...), or ``None``; :func:`neuralfields.suggest_frequency` tunes it."""
 
     def forward(self, coords: Tensor) -> Tensor:
         """Evaluate the field: coordinates ``(..., in_features)`` -> values ``(..., out_features)``."""

@@ -41,6 +41,8 @@ class Finer(ActivationMLP):
         torch.Size([5, 1])
     """
 
+    frequency_parameter = "first_omega_0"
+
     def __init__(self, in_features: int = 2, out_features: int = 1, hidden_features: int = 256, hidden_layers: int = 3,
                  first_omega_0: float = 30.0, hidden_omega_0: float = 30.0, first_bias_scale: float = 20.0,
                  seed: int | None = None) -> None:  # fmt: skip

@@ -42,6 +42,8 @@ class FourierFeatures(ActivationMLP):
         (torch.Size([5, 1]), (16, 2))
     """
 
+    frequency_parameter = "sigma"
+
     def __init__(self, in_features: int = 2, out_features: int = 1, num_frequencies: int = 256, sigma: float = 10.0,
                  hidden_features: int = 256, hidden_layers: int = 3, seed: int | None = None) -> None:  # fmt: skip
         check_positive_int("num_frequencies", num_frequencies)

@@ -36,6 +36,8 @@ class Gauss(ActivationMLP):
         torch.Size([5, 3])
     """
 
+    frequency_parameter = "scale"
+
     def __init__(self, in_features: int = 2, out_features: int = 1, hidden_features: int = 256, hidden_layers: int = 3,
                  scale: float = 10.0, seed: int | None = None) -> None:  # fmt: skip
         super().__init__(in_features, out_features, hidden_features, hidden_layers, seed)

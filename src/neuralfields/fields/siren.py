@@ -126,6 +126,8 @@ class Siren(Field):
     """
 
     _nf_execution = ("backend",)
+    frequency_parameter = "first_omega_0"
+    """The constructor argument that sets which frequencies the field reaches (see :func:`neuralfields.suggest_frequency`)."""
 
     def __init__(
         self,

@@ -71,6 +71,8 @@ class Wire(Field):
         torch.Size([5, 3])
     """
 
+    frequency_parameter = "first_omega_0"
+
     def __init__(self, in_features: int = 2, out_features: int = 1, hidden_features: int = 256, hidden_layers: int = 3,
                  first_omega_0: float = 20.0, hidden_omega_0: float = 20.0, scale: float = 10.0,
                  seed: int | None = None) -> None:  # fmt: skip
