@@ -128,3 +128,10 @@ def test_the_command_runs_and_reruns_from_its_record(tmp_path, capsys):
     assert a["grid"][0]["strategies"]["prefit-same"]["auc"] == b["grid"][0]["strategies"]["prefit-same"]["auc"]
     assert main(["init-study", "shapes", "--out", str(tmp_path / "c"), "--no-progress"]) == 1
     assert "has no classes" in capsys.readouterr().err
+
+
+def test_triples_are_found_where_a_greedy_draw_would_fail_and_ties_do_not_cross():
+    for seed in range(20):  # a pair from class 1 first leaves no C for the second triple: drawn again
+        assert len(make_triples([0, 0, 0, 0, 1, 1], 2, seed=seed)) == 2
+    assert crossover_step([1.0, -1.0, -1.0, 0.0], [0.0] * 4) == 1  # a tie at the end (a cap) is skipped
+    assert crossover_step([1.0, 0.0, -1.0], [0.0] * 3) == 2  # the tie before the crossing is not the crossing

@@ -159,3 +159,31 @@ def test_fit_many_starts_each_member_from_its_own_field(shapes):
         nf.fit_many(starts, shapes[:2], steps=1, progress=False)
     with pytest.raises(InvalidDataError, match="one architecture"):
         nf.fit_many([starts[0], nf.Siren(2, 1, hidden_features=4, seed=0)], shapes[:2], steps=1, progress=False)
+
+
+def test_second_order_maml_with_adam_stays_finite_where_gradients_are_zero():
+    """Unvisited hash-grid rows have exactly zero gradients: sqrt's derivative there must not give NaN."""
+    images = nf.data.load_dataset("shapes", n=6, size=8)
+    field = nf.HashGrid(2, 1, levels=2, table_size=64, base_resolution=2, max_resolution=16, hidden_features=8,
+                        hidden_layers=1, seed=0)  # fmt: skip
+    res = meta_learn(field, images, algorithm="maml", inner_optimizer="adam", steps=3, meta_batch=2, inner_steps=2,
+                     progress=False)  # fmt: skip
+    assert all(torch.isfinite(p).all() for p in res.field.parameters())
+
+
+def test_starting_points_carry_their_buffers_and_mismatched_starts_are_refused(tmp_path):
+    start = nf.FourierFeatures(2, 1, num_frequencies=8, hidden_features=8, seed=0)
+    target = nf.FourierFeatures(2, 1, num_frequencies=8, hidden_features=8, seed=5)
+    start_from(target, nf.save(start, tmp_path / "ff.safetensors"))
+    assert torch.equal(target.frequencies, start.frequencies)
+    images = nf.data.load_dataset("shapes", n=2, size=8)
+    with pytest.raises(InvalidDataError, match="one architecture"):
+        nf.fit_many([nf.Siren(2, 1, 8, seed=0), nf.Siren(2, 1, 8, first_omega_0=60.0, seed=1)], images, steps=1, progress=False)
+    with pytest.raises(InvalidDataError, match="buffers"):
+        nf.fit_many([start, nf.FourierFeatures(2, 1, num_frequencies=8, hidden_features=8, seed=5)], images, steps=1,
+                    progress=False)  # fmt: skip
+
+
+def test_a_hash_grids_table_is_part_of_its_shared_encoder():
+    grid = nf.HashGrid(2, 1, levels=2, table_size=64, hidden_features=8, hidden_layers=2, seed=0)
+    assert nf.training.shared_encoder.shared_parameter_names(grid)[0] == "table"

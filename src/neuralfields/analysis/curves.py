@@ -51,8 +51,9 @@ def crossover_step(curve: Sequence[float], reference: Sequence[float]) -> int | 
     """The step from which ``curve`` stays on the other side of ``reference`` than where it started.
 
     A curve that starts above the reference (a pre-fitted start against a random one) crosses at the first
-    step from which it is below to the end of the run, and the other way round. Steps where the two are
-    equal count for neither side.
+    step of the last stretch where it is strictly below, provided it ends below (steps where the two are
+    equal count for neither side, so ties at the end, as at a PSNR cap, are skipped), and the other way
+    round.
 
     Returns:
         The 0-based step, or ``None`` when the curve ends on its starting side (or the two never differ).
@@ -67,11 +68,11 @@ def crossover_step(curve: Sequence[float], reference: Sequence[float]) -> int | 
     if len(a) != len(b):
         raise InvalidDataError(f"the curve has {len(a)} steps and the reference {len(b)}")
     signs = [(x > y) - (x < y) for x, y in zip(a, b)]
-    start = next((s for s in signs if s), 0)
-    if not start or signs[-1] != -start:
+    nonzero = [i for i, s in enumerate(signs) if s]
+    if not nonzero or signs[nonzero[-1]] != -signs[nonzero[0]]:
         return None
-    step = len(signs) - 1
-    while step > 0 and signs[step - 1] != start:
+    step, other = nonzero[-1], signs[nonzero[-1]]
+    while step > 0 and signs[step - 1] == other:
         step -= 1
     return step
 
@@ -114,18 +115,24 @@ def make_triples(labels: Tensor | Sequence[int], n: int, seed: int = 0) -> list[
     if lonely:
         raise InvalidDataError(f"class {lonely[0]} has a single image; every class needs two or more for triples (a, b of one class)")
     gen = generator(seed)
+    for _ in range(100):  # a greedy draw can paint itself into a corner: draw again (the seed fixes every try)
+        out = _draw_triples(labels, classes, n, gen)
+        if out is not None:
+            return out
+    raise InvalidDataError(f"too few images for {n} triples of distinct images (no draw of 100 found them)")
+
+
+def _draw_triples(labels: Tensor, classes: Tensor, n: int, gen: torch.Generator) -> list[tuple[int, int, int]] | None:
     free = torch.ones(len(labels), dtype=torch.bool)
     out = []
     for _ in range(n):
-        pairs = [int(c) for c in classes if int((free & (labels == c)).sum()) >= 2]
+        pairs = [int(c) for c in classes if int((free & (labels == c)).sum()) >= 2 and bool((free & (labels != c)).any())]
         if not pairs:
-            raise InvalidDataError(f"too few images for {n} triples of distinct images (made {len(out)})")
+            return None
         cls = pairs[int(torch.randint(len(pairs), (1,), generator=gen))]
         same = (free & (labels == cls)).nonzero().flatten()
         pick = same[torch.randperm(len(same), generator=gen)[:2]].tolist()
         others = (free & (labels != cls)).nonzero().flatten()
-        if not len(others):
-            raise InvalidDataError(f"too few images for {n} triples of distinct images (made {len(out)})")
         c = int(others[int(torch.randint(len(others), (1,), generator=gen))])
         out.append((pick[0], pick[1], c))
         free[[pick[0], pick[1], c]] = False

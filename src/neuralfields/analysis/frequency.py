@@ -72,7 +72,8 @@ def radial_spectrum(signal: Tensor, bins: int = 64) -> Tensor:
 
 
 def spectrum_distance(a: Tensor, b: Tensor) -> float:
-    """The 1-Wasserstein distance between two distributions over the same bins (in units of the range).
+    """The 1-Wasserstein distance between two distributions over the same bins, divided by the number of bins
+    (point masses on the first and the last of ``n`` bins are ``(n - 1) / n`` apart).
 
     Example:
         >>> spectrum_distance(torch.tensor([1.0, 0, 0, 0]), torch.tensor([0, 0, 0, 1.0]))
@@ -152,6 +153,8 @@ def suggest_frequency(signal: Tensor, family: str = "siren", *, candidates: Sequ
     """
     if signal.dim() < 2:
         raise ShapeError(f"a signal is (C, n_1, ..., n_d), got {tuple(signal.shape)}")
+    if "seed" in field_kwargs:
+        raise ConfigError("suggest_frequency draws its own initialisations (seeds 0 .. seeds - 1); leave out seed")
     parameter, shape = _parameter(family), tuple(signal.shape[1:])
     values = list(candidates) if candidates is not None else frequency_candidates(family, shape)
     if not values or any(not v > 0 for v in values):

@@ -10,7 +10,7 @@ every model size of a grid. A grid point's triples and strategies run as one bat
 - ``prefit-same`` / ``prefit-other``: the paper start fitted to ``B`` / ``C`` first;
 - ``meta``: a starting point meta-learned (:func:`~neuralfields.training.meta_learn`) on the images that
   are in no triple;
-- ``shared-encoder``: shared layers trained on images that are in no triple
+- ``shared-encoder``: shared layers trained on a seeded random subset of the images that are in no triple
   (:func:`~neuralfields.training.train_shared_encoder`), with each triple's own paper head.
 """
 
@@ -148,8 +148,9 @@ def _starts(cfg: InitStudyConfig, images: Tensor, triples: list, train: Tensor, 
         seconds["meta"] = time.perf_counter() - t0
     if "shared-encoder" in wanted:
         t0 = time.perf_counter()
-        enc = train_shared_encoder(template, images[train[: cfg.encoder_signals]], steps=cfg.encoder_steps, seed=cfg.seed,
-                                   progress=progress, **fit_args)  # fmt: skip
+        pick = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(cfg.seed))[: cfg.encoder_signals]]
+        enc = train_shared_encoder(template, images[pick], steps=cfg.encoder_steps, seed=cfg.seed, progress=progress,
+                                   **fit_args)  # fmt: skip
         starts["shared-encoder"] = [start_from(copy.deepcopy(f), enc.field, enc.shared) for f in paper]
         seconds["shared-encoder"] = time.perf_counter() - t0
     return {k: starts[k] for k in STRATEGIES if k in starts}, seconds

@@ -21,10 +21,10 @@ class FourierFeatures(ActivationMLP):
     """Random Fourier features ``[cos(2 pi B x), sin(2 pi B x)]`` with ``B ~ N(0, sigma^2)``, then a ReLU MLP.
 
     ``B`` (``num_frequencies x in_features``) is fixed: a buffer drawn from ``seed``, saved with the field and
-    not trained. Coordinates in [-1, 1] span 2, so ``sigma`` counts cycles per half the domain: larger for
-    finer detail (``sigma`` plays the part of SIREN's ``omega_0``). Reference defaults: 256 frequencies,
-    ``sigma`` 10 (the paper's best Gaussian scale for natural images is 10), ReLU layers with PyTorch's
-    default initialisation.
+    not trained. ``sigma`` plays the part of SIREN's ``omega_0``: larger for finer detail. Reference defaults:
+    256 frequencies, ``sigma`` 5, ReLU layers with PyTorch's default initialisation. The paper's best
+    Gaussian scale for natural images is 10 on coordinates in [0, 1); the fields' coordinates span [-1, 1],
+    twice as long, so the same features need half the scale here.
 
     Args:
         in_features, out_features, hidden_features, hidden_layers: the shape (``hidden_layers`` ReLU
@@ -44,7 +44,7 @@ class FourierFeatures(ActivationMLP):
 
     frequency_parameter = "sigma"
 
-    def __init__(self, in_features: int = 2, out_features: int = 1, num_frequencies: int = 256, sigma: float = 10.0,
+    def __init__(self, in_features: int = 2, out_features: int = 1, num_frequencies: int = 256, sigma: float = 5.0,
                  hidden_features: int = 256, hidden_layers: int = 3, seed: int | None = None) -> None:  # fmt: skip
         check_positive_int("num_frequencies", num_frequencies)
         super().__init__(2 * num_frequencies, out_features, hidden_features, hidden_layers, seed)

@@ -32,7 +32,8 @@ class FitManyResult:
     """The outcome of :func:`fit_many`.
 
     Attributes:
-        template: the field whose architecture (and initial weights) every member shares.
+        template: the field whose architecture (and buffers) every member shares; its weights are the first
+            member's start.
         params: the fitted parameters, name -> ``(B, *shape)``.
         history: the whole run's :class:`~neuralfields.History`: ``loss`` / ``psnr`` of the mean over the
             members, and per member in ``history.items["loss"]`` / ``history.items["psnr"]``.
@@ -136,13 +137,22 @@ def _start_params(fields: Sequence[Field], b: int) -> dict[str, Tensor]:
     """One field's weights per member, stacked ``(B, *shape)`` (same architecture for all)."""
     if len(fields) != b:
         raise InvalidDataError(f"fit_many got {len(fields)} starting fields for {b} signals; give one per signal")
+    from .init import architecture
+
     first = dict(fields[0].named_parameters())
+    params = set(first)
+    buffers = {k: v for k, v in fields[0].state_dict().items() if k not in params}
     for i, f in enumerate(fields[1:], 1):
-        own = dict(f.named_parameters())
-        if type(f) is not type(fields[0]) or {k: v.shape for k, v in own.items()} != {k: v.shape for k, v in first.items()}:
+        if architecture(f) != architecture(fields[0]):
             raise InvalidDataError(
-                f"fit_many's starting fields must share one architecture: field {i} ({type(f).__name__}) differs "
-                f"from field 0 ({type(fields[0]).__name__})"
+                f"fit_many's starting fields must share one architecture (family, config but the seed, shapes): "
+                f"field {i} ({type(f).__name__}) differs from field 0 ({type(fields[0]).__name__})"
+            )
+        own = {k: v for k, v in f.state_dict().items() if k not in params}
+        if any(not torch.equal(own[k], v) for k, v in buffers.items()):
+            raise InvalidDataError(
+                f"fit_many's starting fields must share their buffers (e.g. a Fourier-feature matrix): field {i}'s "
+                f"differ from field 0's, and every member is evaluated with field 0's"
             )
     return {name: torch.stack([dict(f.named_parameters())[name].detach() for f in fields]).requires_grad_(True) for name in first}
 
@@ -184,7 +194,8 @@ def fit_many(
         steps, lr, batch_size, schedule, min_lr_ratio, loss, seed: as in :func:`~neuralfields.fit` (a
             custom ``loss`` is applied to each member and the sum is minimised, with autograd).
         init: an initialisation strategy applied to a copy of ``field`` that every member starts from (see
-            :func:`~neuralfields.fit`); ``None`` starts from ``field``'s weights.
+            :func:`~neuralfields.fit`); with one field per signal, to a copy of each (a seeded strategy such
+            as ``"paper"`` then gives every member the same start); ``None`` starts from the given weights.
         holdout: fraction of the samples held out of every member's training (the same samples for all,
             as :func:`~neuralfields.fit` would hold out with this ``seed``); ``history.val_psnr`` is the
             PSNR of the members' mean held-out error, ``result.val_psnr`` each member's at the end.

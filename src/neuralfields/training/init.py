@@ -41,7 +41,7 @@ from ..errors import ConfigError
 from ..fields.base import Field
 
 __all__ = ["Initialisation", "PaperInit", "WeightScalingInit", "PrefitInit", "MetaInit", "SharedEncoderInit",
-           "start_from", "resolve_init", "InitLike"]  # fmt: skip
+           "start_from", "architecture", "resolve_init", "InitLike"]  # fmt: skip
 
 InitLike = str | os.PathLike | Mapping[str, Any] | Callable[[Field], Any] | None
 """What ``init=`` takes: a registered name, a spec, a ``.safetensors`` starting-point file, a strategy (any
@@ -154,7 +154,9 @@ class PrefitInit(Initialisation):
         return field
 
 
-def _architecture(field: Field) -> tuple[Any, ...]:
+def architecture(field: Field) -> tuple[Any, ...]:
+    """``(family, config without the seed, parameter shapes)``: what two fields must share for one's weights to
+    start the other."""
     try:
         config = {k: v for k, v in field.config.items() if k != "seed"}  # type: ignore[attr-defined]
     except (AttributeError, NotImplementedError):
@@ -164,7 +166,9 @@ def _architecture(field: Field) -> tuple[Any, ...]:
 
 def start_from(field: Field, source: Field | str | os.PathLike[str], names: Sequence[str] | None = None) -> Field:
     """Copy a starting point's weights into ``field`` (in place): all of them, or the parameters ``names``
-    (a file saved by :meth:`~neuralfields.training.SharedEncoderResult.save` names its own).
+    (a file saved by :meth:`~neuralfields.training.SharedEncoderResult.save` names its own). Persistent
+    buffers (such as the Fourier features' frequency matrix) are always copied: the weights are only
+    meaningful with them.
 
     Args:
         field: the field to start.
@@ -187,17 +191,22 @@ def start_from(field: Field, source: Field | str | os.PathLike[str], names: Sequ
             raise ConfigError(f"{where} holds a {type(loaded).__name__}, not a field to start from")
         names = json.loads(listed) if names is None and listed else names
         source = loaded
-    mine, theirs = _architecture(field), _architecture(source)
+    mine, theirs = architecture(field), architecture(source)
     if mine != theirs:
         raise ConfigError(
             f"{where} was made for another architecture: {theirs[0].__name__} {theirs[1]} against the field's "
             f"{mine[0].__name__} {mine[1]}; an init file only starts a field of its own architecture"
         )
     own = dict(source.named_parameters())
+    state = source.state_dict()
+    params = {name for name, _ in field.named_parameters()}
     with torch.no_grad():
         for name, p in field.named_parameters():
             if names is None or name in names:
                 p.copy_(own[name].to(p.dtype))
+        for name, b in field.state_dict().items():
+            if name not in params and name in state:
+                b.copy_(state[name].to(b.dtype))
     return field
 
 

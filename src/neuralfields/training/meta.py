@@ -5,7 +5,8 @@ Each meta-step draws ``meta_batch`` signals, adapts a copy of the weights to eac
 of the inner optimiser (all copies at once, through :meth:`~neuralfields.Field.forward_batched`), and moves
 the starting point with the engine's optimiser along:
 
-- ``"reptile"`` (Nichol et al., 2018): ``theta - mean(phi)``, the way to the adapted weights;
+- ``"reptile"`` (Nichol et al., 2018): ``theta - mean(phi)`` as the gradient, so that a descent step moves
+  the start towards the adapted weights;
 - ``"fomaml"`` (first-order MAML): the gradient of the loss after adaptation at the adapted weights;
 - ``"maml"`` (Finn et al., 2017): the gradient of the loss after adaptation with respect to the starting
   point, differentiating through every inner step (second order, with :func:`torch.func.grad`).
@@ -115,7 +116,9 @@ def adapt(
         m = {k: 0.9 * m[k] + 0.1 * g[k] for k in phi}
         v2 = {k: 0.999 * v2[k] + 0.001 * g[k] ** 2 for k in phi}
         c1, c2 = 1 - 0.9**t, 1 - 0.999**t
-        phi = {k: p - lr * (m[k] / c1) / ((v2[k] / c2).sqrt() + 1e-8) for k, p in phi.items()}
+        # the tiny term keeps sqrt differentiable where a gradient is exactly 0 (unvisited hash-grid rows,
+        # dead ReLU units): second-order MAML would get 0 * inf = NaN there; it changes no value measurably
+        phi = {k: p - lr * (m[k] / c1) / ((v2[k] / c2 + 1e-30).sqrt() + 1e-8) for k, p in phi.items()}
     return phi
 
 

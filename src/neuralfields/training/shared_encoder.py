@@ -34,7 +34,9 @@ TRANSFER_KEY = "init.transfer"
 
 
 def shared_parameter_names(field: Field, shared_layers: int | None = None) -> list[str]:
-    """Names of the parameters of the first ``shared_layers`` layers of a field with a ``layers`` list.
+    """Names of the shared parameters of a field with a ``layers`` list: those of its first ``shared_layers``
+    layers, and every parameter outside the list (an encoding such as the hash grid's table comes before
+    the layers, so it belongs to the encoder).
 
     ``None``: every layer but the last two (the last hidden layer and the output layer form the head), at
     least one.
@@ -49,7 +51,7 @@ def shared_parameter_names(field: Field, shared_layers: int | None = None) -> li
     k = max(1, n - 2) if shared_layers is None else check_positive_int("shared_layers", shared_layers)
     if k >= n:
         raise ConfigError(f"shared_layers must leave at least the output layer as the head: the field has {n} layers, got {k}")
-    return [name for name, _ in field.named_parameters() if name.startswith("layers.") and int(name.split(".")[1]) < k]
+    return [name for name, _ in field.named_parameters() if not name.startswith("layers.") or int(name.split(".")[1]) < k]
 
 
 @dataclass
