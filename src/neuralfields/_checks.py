@@ -13,7 +13,8 @@ from torch import Tensor
 
 from .errors import ConfigError, DTypeError, InvalidDataError, ShapeError
 
-__all__ = ["check_option", "check_positive_int", "check_positive_float", "check_float_tensor", "check_images", "check_coords", "check_seed", "generator", "image_size"]
+__all__ = [
+    "check_value_range","check_option", "check_positive_int", "check_positive_float", "check_float_tensor", "check_images", "check_coords", "check_seed", "generator", "image_size"]
 
 
 def check_option(what: str, value: Any, options: Sequence[str]) -> str:
@@ -149,3 +150,21 @@ def check_coords(coords: Any, in_features: int, owner: str) -> Tensor:
             f"got {tuple(coords.shape)}"
         )
     return coords
+
+
+def check_value_range(value_range: Any) -> tuple[float, float] | None:
+    """``None``, or a checked ``(low, high)`` pair of finite floats with ``low < high``.
+
+    Example:
+        >>> check_value_range((-1, 1))
+        (-1.0, 1.0)
+    """
+    if value_range is None:
+        return None
+    try:
+        low, high = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        raise ConfigError(f"value_range must be a (low, high) pair of numbers, got {value_range!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ConfigError(f"value_range must be finite with low < high, got {value_range!r}")
+    return low, high

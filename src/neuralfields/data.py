@@ -18,9 +18,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ._folders import list_images
+from ._wav import load_audio, save_audio
 from .errors import ConfigError, DTypeError, FileFormatError, OptionalDependencyError, ShapeError, UnknownNameError
 
 __all__ = [
+    "load_audio",
+    "save_audio",
     "SAMPLES",
     "sample_names",
     "load_image",

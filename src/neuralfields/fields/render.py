@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._checks import check_value_range
 from .._files import atomic_stream, check_output_file
 from .._png import PNGWriter
 from .._progress import progress_bar
@@ -83,6 +84,7 @@ def render(
     chunk_size: int = 65536,
     unit_range: bool = True,
     clamp: bool = True,
+    value_range: tuple[float, float] | None = None,
     device: torch.device | str | None = None,
     max_bytes: int = RENDER_BUDGET,
     progress: bool = False,
@@ -100,6 +102,8 @@ def render(
         chunk_size: coordinates evaluated per forward pass.
         unit_range: map values from the field's [-1, 1] to the [0, 1] scale of images.
         clamp: clamp to [0, 1] (only with ``unit_range``).
+        value_range: ``(low, high)`` the field was fitted with (``fit(..., value_range=...)``): its [-1, 1]
+            is mapped back onto it, nothing is clamped (``unit_range`` and ``clamp`` do not apply).
         device: where to put the output (e.g. ``"cpu"`` for a huge render of a GPU field); defaults to
             the field's device. The field is evaluated on its own device.
         max_bytes: the most bytes the output may take (default :data:`RENDER_BUDGET`, 2 GiB).
@@ -119,6 +123,7 @@ def render(
         torch.Size([3, 20, 30])
     """
     dims = _render_shape(field, shape, chunk_size)
+    value_range = check_value_range(value_range)
     param = next(iter(field.parameters()), None)
     dtype = param.dtype if param is not None else torch.float32
     device = torch.device(device) if device is not None else (param.device if param is not None else torch.device("cpu"))
@@ -138,7 +143,11 @@ def render(
     finally:
         if bar is not None:
             bar.close()
-    return _to_image(out.reshape(field.out_features, *dims), unit_range, clamp)
+    out = out.reshape(field.out_features, *dims)
+    if value_range is not None:
+        low, high = value_range
+        return (out + 1.0) * (0.5 * (high - low)) + low
+    return _to_image(out, unit_range, clamp)
 
 
 @torch.no_grad()

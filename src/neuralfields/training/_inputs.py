@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._checks import check_value_range
 from ..errors import ConfigError, DTypeError, InvalidDataError, ShapeError
 from ..fields.base import Field
 from ..fields.render import from_unit
@@ -38,9 +39,12 @@ def recipe(lr: Any, batch_size: Any, schedule: Any, min_lr_ratio: Any) -> tuple[
     return lr, batch_size, schedule, min_lr_ratio
 
 
-def prepare_signal(field: Field, signal: Signal) -> tuple[Tensor, Tensor, tuple[int, ...] | None]:
+def prepare_signal(
+    field: Field, signal: Signal, value_range: tuple[float, float] | None = None
+) -> tuple[Tensor, Tensor, tuple[int, ...] | None]:
     """``(coords (N, d), targets (N, C) on the field's scale, spatial shape or None)`` of a signal, checked
-    against the field (:func:`~neuralfields.fit` documents the accepted forms)."""
+    against the field (:func:`~neuralfields.fit` documents the accepted forms and ``value_range``)."""
+    value_range = check_value_range(value_range)
     if isinstance(signal, (tuple, list)):
         if len(signal) != 2:
             raise ShapeError("a (coords, values) signal must be a pair of tensors")
@@ -67,7 +71,7 @@ def prepare_signal(field: Field, signal: Signal) -> tuple[Tensor, Tensor, tuple[
             )
         coords, values = signal_to_samples(signal)
         shape = tuple(signal.shape[1:])
-        targets = from_unit(values)
+        targets = from_unit(values) if value_range is None else values
     else:
         raise DTypeError(f"signal must be a tensor (C, *spatial) or a (coords, values) pair, got {type(signal).__name__}")
     if coords.shape[0] == 0:
@@ -76,11 +80,20 @@ def prepare_signal(field: Field, signal: Signal) -> tuple[Tensor, Tensor, tuple[
         raise InvalidDataError("the signal contains NaN or infinite values; mask or replace them before fitting")
     if not bool(torch.isfinite(coords).all()):
         raise InvalidDataError("the coordinates contain NaN or infinite values")
-    if shape is not None and (values.min() < -1e-6 or values.max() > 1 + 1e-6):
+    if shape is not None and value_range is None and (values.min() < -1e-6 or values.max() > 1 + 1e-6):
         raise InvalidDataError(
             f"image values must be in [0, 1], got [{float(values.min()):.3g}, {float(values.max()):.3g}]; "
-            f"divide 8-bit images by 255, or pass a (coords, values) pair to fit other ranges"
+            f"divide 8-bit images by 255, or give value_range=(low, high) for other signals (an SDF, audio)"
         )
+    if value_range is not None:
+        low, high = value_range
+        slack = 1e-6 * (high - low)
+        if values.min() < low - slack or values.max() > high + slack:
+            raise InvalidDataError(
+                f"the values lie in [{float(values.min()):.4g}, {float(values.max()):.4g}], outside value_range "
+                f"({low:g}, {high:g}); give a range that holds them"
+            )
+        targets = (values - low) * (2.0 / (high - low)) - 1.0
     if coords.shape[1] != field.in_features:
         raise ShapeError(
             f"the signal has {coords.shape[1]}-D coordinates but the field takes in_features="
@@ -99,7 +112,9 @@ def prepare_signal(field: Field, signal: Signal) -> tuple[Tensor, Tensor, tuple[
     return coords, targets, shape
 
 
-def stack_signals(field: Field, signals: Tensor | Sequence[Tensor]) -> tuple[Tensor, Tensor]:
+def stack_signals(
+    field: Field, signals: Tensor | Sequence[Tensor], value_range: tuple[float, float] | None = None
+) -> tuple[Tensor, Tensor]:
     """Shared coordinates ``(N, d)`` and targets ``(B, N, C)`` on the field's scale."""
     if isinstance(signals, Tensor):
         if not signals.is_floating_point():
@@ -117,7 +132,7 @@ def stack_signals(field: Field, signals: Tensor | Sequence[Tensor]) -> tuple[Ten
     coords = None
     targets = []
     for s in items:
-        c, t, _ = prepare_signal(field, s)
+        c, t, _ = prepare_signal(field, s, value_range)
         coords = c if coords is None else coords
         targets.append(t)
     assert coords is not None

@@ -82,6 +82,7 @@ def fit(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     resume: bool | str | os.PathLike[str] = False,
+    value_range: tuple[float, float] | None = None,
     compile: bool = False,
     progress: bool = True,
 ) -> FitResult:
@@ -90,7 +91,7 @@ def fit(
     Args:
         field: the field to train (in place), e.g. a :class:`~neuralfields.Siren`.
         signal: an image / signal ``(C, *spatial)`` in [0, 1] (the field sees it on [-1, 1]), or a pair
-            ``(coords (N, d), values (N, C))`` taken as they are.
+            ``(coords (N, d), values (N, C))`` taken as they are; with ``value_range``, a signal of any range.
         steps: total number of updates (including those done before a resume).
         lr: Adam's learning rate (default ``DEFAULTS["lr"]``).
         batch_size: random samples per step, drawn without replacement within an epoch; ``None``
@@ -114,6 +115,11 @@ def fit(
         checkpoint_every: steps between checkpoints.
         resume: a checkpoint path to resume from, or ``True`` to resume from ``checkpoint`` if it exists;
             the fit continues bit-identically on the CPU.
+        value_range: ``(low, high)``: the signal's values lie in this range (an SDF, audio in [-1, 1], a
+            measurement in its units) and are mapped linearly onto the field's [-1, 1], for a grid signal
+            and a ``(coords, values)`` pair alike; render with the same ``value_range`` to get values in
+            it, unclamped. The PSNR is then relative to ``high - low``. ``None``: images in [0, 1], pairs
+            as they are.
         compile: run the field's forward (and so its backward) through :func:`torch.compile`, with
             autograd on the whole batch: a one-off compilation (tens of seconds on a CPU). A
             :class:`~neuralfields.Siren` on the CPU measured faster without it (its hand-written
@@ -153,7 +159,7 @@ def fit(
     if strategy is not None and resume_path(resume, checkpoint) is None:
         strategy(field)
     param = next(field.parameters())
-    coords, targets, shape = prepare_signal(field, signal)
+    coords, targets, shape = prepare_signal(field, signal, value_range)
     coords, targets = coords.to(param.device, param.dtype), targets.to(param.device, param.dtype)
     n = coords.shape[0]
     held = holdout_mask((n,), holdout, seed=seed).to(param.device)

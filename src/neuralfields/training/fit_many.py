@@ -170,6 +170,7 @@ def fit_many(
     init: InitLike = None,
     holdout: float = 0.0,
     eval_every: int = 10,
+    value_range: tuple[float, float] | None = None,
     seed: int = 0,
     callbacks: Iterable[Callable[[StepInfo], bool | None]] = (),
     checkpoint: str | os.PathLike[str] | None = None,
@@ -200,6 +201,7 @@ def fit_many(
             as :func:`~neuralfields.fit` would hold out with this ``seed``); ``history.val_psnr`` is the
             PSNR of the members' mean held-out error, ``result.val_psnr`` each member's at the end.
         eval_every: evaluate the held-out samples every this many steps (and at the end).
+        value_range: the signals' value range, mapped onto the field's [-1, 1] (see :func:`~neuralfields.fit`).
         callbacks: called after each step with a :class:`~neuralfields.training.StepInfo` (its ``items``
             hold each member's ``loss`` and ``psnr``); one returning ``True`` stops the fit.
         checkpoint, checkpoint_every, resume: as in :func:`~neuralfields.fit` (bit-identical resume on
@@ -230,7 +232,7 @@ def fit_many(
     if starts is not None:
         field = copy.deepcopy(starts[0])
     param = next(field.parameters())
-    coords, targets = stack_signals(field, signals)
+    coords, targets = stack_signals(field, signals, value_range)
     coords, targets = coords.to(param.device, param.dtype), targets.to(param.device, param.dtype)
     b, n = targets.shape[0], coords.shape[0]
     held = holdout_mask((n,), holdout, seed=seed).to(coords.device)
