@@ -21,8 +21,8 @@ import sys
 import time
 
 import torch
-from fit_images import load, psnr_of
-from init_time_to_quality import IMAGES, summary
+from fit_images import load
+from init_time_to_quality import IMAGES, clocked_fit, summary
 
 import neuralfields as nf
 
@@ -42,19 +42,7 @@ def run(img: torch.Tensor, family: str, suggested: bool, budget: float, eval_eve
         extra = nf.suggest_frequency(img, family, hidden_features=256, hidden_layers=3).config
         prep = time.perf_counter() - t0
     field = build(family, img.shape[0], extra)
-    coords, _ = nf.grid.signal_to_samples(img)
-    curve = [(0.0, 0, psnr_of(field, coords, img))]
-    state = {"clock": 0.0, "t0": time.perf_counter()}
-
-    def cb(info) -> bool:  # noqa: ANN001
-        state["clock"] += time.perf_counter() - state["t0"]
-        stop = state["clock"] >= budget
-        if info.step % eval_every == 0 or info.step == info.total or stop:
-            curve.append((state["clock"], info.step, psnr_of(info.field, coords, img)))
-        state["t0"] = time.perf_counter()
-        return stop
-
-    nf.fit(field, img, lr=1e-2 if family == "hash-grid" else None, callbacks=[cb], progress=False)
+    curve = clocked_fit(field, img, budget, eval_every, lr=1e-2 if family == "hash-grid" else None)
     return curve, prep, extra
 
 

@@ -63,7 +63,6 @@ def prepare(size: int, channels: int, folder: Path, meta_steps: int, encoder_ste
 
 def run_init(img: torch.Tensor, init: str, budget: float, eval_every: int, files: dict, prefit_steps: int) -> tuple[list, float]:
     """``nf.fit`` with its defaults from ``init``; returns the curve [(seconds, step, psnr)] and the preparation seconds."""
-    coords, _ = nf.grid.signal_to_samples(img)
     field, prep = siren(img.shape[0]), 0.0
     spec: object = None  # an init spec, or None when the field is already started
     if init == "paper":
@@ -79,6 +78,13 @@ def run_init(img: torch.Tensor, init: str, budget: float, eval_every: int, files
         spec, prep = files[init]
     if spec is not None:  # applied before the clock starts (a file read, or a redraw)
         nf.training.resolve_init(spec)(field)
+    return clocked_fit(field, img, budget, eval_every), prep
+
+
+def clocked_fit(field: nf.Field, img: torch.Tensor, budget: float, eval_every: int, **fit_kwargs: object) -> list:
+    """``nf.fit`` with its defaults (and ``fit_kwargs``) until ``budget`` seconds of training; the curve
+    [(seconds, step, psnr)], the PSNR of the full render taken every ``eval_every`` steps outside the clock."""
+    coords, _ = nf.grid.signal_to_samples(img)
     curve = [(0.0, 0, psnr_of(field, coords, img))]
     state = {"clock": 0.0, "t0": time.perf_counter()}
 
@@ -90,8 +96,8 @@ def run_init(img: torch.Tensor, init: str, budget: float, eval_every: int, files
         state["t0"] = time.perf_counter()
         return stop
 
-    nf.fit(field, img, callbacks=[cb], progress=False)
-    return curve, prep
+    nf.fit(field, img, callbacks=[cb], progress=False, **fit_kwargs)  # type: ignore[arg-type]
+    return curve
 
 
 def summary(curve: list, prep: float) -> dict:

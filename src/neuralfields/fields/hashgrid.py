@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
-from .._checks import check_positive_float, check_positive_int
+from .._checks import check_positive_int
 from .._registry import register
 from ..errors import ConfigError
 from .mlp import ActivationMLP, uniform_

@@ -19,7 +19,16 @@ from torch import Tensor, nn
 from .._checks import check_positive_float, check_positive_int, check_seed
 from .base import Field
 
-__all__ = ["ActivationMLP", "uniform_"]
+__all__ = ["ActivationMLP", "uniform_", "set_mlp_shape"]
+
+
+def set_mlp_shape(field: Field, in_features: int, out_features: int, hidden_features: int, hidden_layers: int) -> None:
+    """Check the four shape arguments of an MLP family (positive ints) and set them on ``field``."""
+    for name, value in (("in_features", in_features), ("out_features", out_features),
+                        ("hidden_features", hidden_features), ("hidden_layers", hidden_layers)):  # fmt: skip
+        check_positive_int(name, value)
+    field.in_features, field.out_features = in_features, out_features
+    field.hidden_features, field.hidden_layers = hidden_features, hidden_layers  # type: ignore[attr-defined]
 
 
 def uniform_(tensor: Tensor, bound: float, generator: torch.Generator | None) -> None:
@@ -41,11 +50,7 @@ class ActivationMLP(Field):
 
     def __init__(self, in_features: int, out_features: int, hidden_features: int, hidden_layers: int, seed: int | None) -> None:
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features),
-                            ("hidden_features", hidden_features), ("hidden_layers", hidden_layers)):  # fmt: skip
-            check_positive_int(name, value)
-        self.in_features, self.out_features = in_features, out_features
-        self.hidden_features, self.hidden_layers = hidden_features, hidden_layers
+        set_mlp_shape(self, in_features, out_features, hidden_features, hidden_layers)
         self.seed = check_seed(seed, allow_none=True)
         widths = [in_features] + [hidden_features] * hidden_layers + [out_features]
         device = torch.get_default_device()  # the meta device while a file's config is checked

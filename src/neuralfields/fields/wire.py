@@ -13,10 +13,10 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
-from .._checks import check_positive_float, check_positive_int, check_seed
+from .._checks import check_positive_float, check_seed
 from .._registry import register
 from .base import Field
-from .mlp import uniform_
+from .mlp import set_mlp_shape, uniform_
 
 __all__ = ["Wire", "ComplexLinear"]
 
@@ -77,11 +77,7 @@ class Wire(Field):
                  first_omega_0: float = 20.0, hidden_omega_0: float = 20.0, scale: float = 10.0,
                  seed: int | None = None) -> None:  # fmt: skip
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features),
-                            ("hidden_features", hidden_features), ("hidden_layers", hidden_layers)):  # fmt: skip
-            check_positive_int(name, value)
-        self.in_features, self.out_features = in_features, out_features
-        self.hidden_features, self.hidden_layers = hidden_features, hidden_layers
+        set_mlp_shape(self, in_features, out_features, hidden_features, hidden_layers)
         self.first_omega_0 = check_positive_float("first_omega_0", first_omega_0)
         self.hidden_omega_0 = check_positive_float("hidden_omega_0", hidden_omega_0)
         self.scale = check_positive_float("scale", scale)
