@@ -6,7 +6,8 @@ import torch
 import neuralfields as nf
 from neuralfields.errors import ConfigError, FileFormatError, InvalidDataError
 from neuralfields.training import MetaInit, SharedEncoderInit, meta_learn, start_from, train_shared_encoder
-from neuralfields.training.meta import _mse, adapt
+from neuralfields.training.meta import adapt
+from neuralfields.training.meta import member_mse as _mse
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -91,8 +91,10 @@ def _parameter(family: str) -> str:
     return str(name)
 
 
-def _build(family: str, kwargs: dict[str, Any]) -> Any:
-    return _registry.create("field", family, **kwargs)
+def _build(family: str, signal: Tensor, parameter: str, value: float, seed: int, field_kwargs: dict[str, Any]) -> Any:
+    """The family's field for ``signal`` with ``parameter = value``."""
+    return _registry.create("field", family, in_features=signal.dim() - 1, out_features=signal.shape[0],
+                            **{parameter: value, "seed": seed, **field_kwargs})  # fmt: skip
 
 
 def frequency_candidates(family: str, shape: Sequence[int]) -> list[float]:
@@ -165,7 +167,7 @@ def suggest_frequency(signal: Tensor, family: str = "siren", *, candidates: Sequ
     for value in values:
         spectra = []
         for seed in range(check_positive_int("seeds", seeds)):
-            f = _build(family, {"in_features": len(shape), "out_features": signal.shape[0], parameter: value, "seed": seed, **field_kwargs})
+            f = _build(family, signal, parameter, value, seed, field_kwargs)
             out = f(coords.reshape(-1, len(shape))).reshape(*shape, -1).movedim(-1, 0)
             spectra.append(radial_spectrum(out, bins))
         distances.append(spectrum_distance(torch.stack(spectra).mean(0), target))
@@ -196,7 +198,7 @@ def grid_search(signal: Tensor, family: str = "siren", values: Sequence[float] |
     values = list(values) if values is not None else frequency_candidates(family, shape)
     psnr = []
     for value in values:
-        f = _build(family, {"in_features": len(shape), "out_features": signal.shape[0], parameter: value, "seed": seed, **field_kwargs})
+        f = _build(family, signal, parameter, value, seed, field_kwargs)
         psnr.append(fit(f, signal, steps=steps, seed=seed, progress=False, **(fit_kwargs or {})).psnr)
     best = max(range(len(values)), key=psnr.__getitem__)
     return {"parameter": parameter, "values": [float(v) for v in values], "psnr": psnr, "best": float(values[best])}

@@ -221,8 +221,33 @@ def _example_signals(field: Field, n: int) -> Tensor:
     return torch.nn.functional.interpolate(coarse, size=size, mode=mode, align_corners=True)
 
 
+class _LearnedStart(Initialisation):
+    """A starting point read from a file, or learned from signals at every call (the shared part of
+    :class:`MetaInit` and :class:`SharedEncoderInit`)."""
+
+    _what = "learned"
+    _example_count = 3
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, signals: Tensor | None = None, **kwargs: Any) -> None:
+        self.path = None if path is None else Path(path)
+        self.signals, self.kwargs = signals, {"progress": False, **kwargs}
+        if self.path is not None and (signals is not None or kwargs):
+            raise ConfigError(f"give the {self._what} init either a file (path) or signals and settings, not both")
+
+    def __call__(self, field: Field) -> Field:
+        if self.path is not None:
+            return start_from(field, self.path)
+        signals = _example_signals(field, self._example_count) if self.signals is None else self.signals
+        source, names = self.learn(field, signals)
+        return start_from(field, source, names)
+
+    def learn(self, field: Field, signals: Tensor) -> tuple[Field, list[str] | None]:
+        """The learned starting point and the parameters to copy from it (``None``: all)."""
+        raise NotImplementedError
+
+
 @register("init", "meta", example={"steps": 2, "meta_batch": 2})
-class MetaInit(Initialisation):
+class MetaInit(_LearnedStart):
     """A meta-learned starting point: read from a file, or learned with
     :func:`~neuralfields.training.meta_learn` on ``signals`` from the field's current weights.
 
@@ -232,7 +257,7 @@ class MetaInit(Initialisation):
         signals: the training signals, when there is no file (``None`` with no file: a synthetic set, for
             example configurations only). Learning happens at every call: to reuse a starting point,
             save it once and pass ``path``.
-        meta_kwargs: passed to :func:`~neuralfields.training.meta_learn` (``algorithm``, ``inner_steps``,
+        kwargs: passed to :func:`~neuralfields.training.meta_learn` (``algorithm``, ``inner_steps``,
             ``inner_optimizer``, ``inner_lr``, ``steps``, ``seed``, ...).
 
     Example:
@@ -244,23 +269,16 @@ class MetaInit(Initialisation):
         >>> res = nf.fit(nf.Siren(2, 1, 16, seed=5), imgs[0], steps=10, init=path, progress=False)
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, signals: Tensor | None = None, **meta_kwargs: Any) -> None:
-        self.path = None if path is None else Path(path)
-        self.signals, self.meta_kwargs = signals, {"progress": False, **meta_kwargs}
-        if self.path is not None and (signals is not None or meta_kwargs):
-            raise ConfigError("give the meta init either a file (path) or signals and meta-learning settings, not both")
+    _what, _example_count = "meta", 4
 
-    def __call__(self, field: Field) -> Field:
-        if self.path is not None:
-            return start_from(field, self.path)
+    def learn(self, field: Field, signals: Tensor) -> tuple[Field, list[str] | None]:
         from .meta import meta_learn
 
-        signals = _example_signals(field, 4) if self.signals is None else self.signals
-        return start_from(field, meta_learn(field, signals, **self.meta_kwargs).field)
+        return meta_learn(field, signals, **self.kwargs).field, None
 
 
 @register("init", "shared-encoder", example={"steps": 2})
-class SharedEncoderInit(Initialisation):
+class SharedEncoderInit(_LearnedStart):
     """Transferred shared layers: read from a file, or trained with
     :func:`~neuralfields.training.train_shared_encoder` on ``signals``; the field keeps its own head.
 
@@ -268,24 +286,17 @@ class SharedEncoderInit(Initialisation):
         path: a ``.safetensors`` file saved by :meth:`~neuralfields.training.SharedEncoderResult.save`.
         signals: the training signals, when there is no file (``None`` with no file: a synthetic set, for
             example configurations only); training happens at every call.
-        encoder_kwargs: passed to :func:`~neuralfields.training.train_shared_encoder` (``shared_layers``,
+        kwargs: passed to :func:`~neuralfields.training.train_shared_encoder` (``shared_layers``,
             ``steps``, ``lr``, ``seed``, ...).
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, signals: Tensor | None = None, **encoder_kwargs: Any) -> None:
-        self.path = None if path is None else Path(path)
-        self.signals, self.encoder_kwargs = signals, {"progress": False, **encoder_kwargs}
-        if self.path is not None and (signals is not None or encoder_kwargs):
-            raise ConfigError("give the shared-encoder init either a file (path) or signals and settings, not both")
+    _what = "shared-encoder"
 
-    def __call__(self, field: Field) -> Field:
-        if self.path is not None:
-            return start_from(field, self.path)
+    def learn(self, field: Field, signals: Tensor) -> tuple[Field, list[str] | None]:
         from .shared_encoder import train_shared_encoder
 
-        signals = _example_signals(field, 3) if self.signals is None else self.signals
-        result = train_shared_encoder(field, signals, **self.encoder_kwargs)
-        return start_from(field, result.field, result.shared)
+        result = train_shared_encoder(field, signals, **self.kwargs)
+        return result.field, result.shared
 
 
 def resolve_init(init: InitLike) -> Callable[[Field], Any] | None:

@@ -36,7 +36,7 @@ from ..fields.base import Field
 from ..grid import RandomBatches
 from ._inputs import stack_signals
 
-__all__ = ["meta_learn", "MetaLearnResult", "ALGORITHMS", "INNER_OPTIMIZERS", "adapt"]
+__all__ = ["meta_learn", "MetaLearnResult", "ALGORITHMS", "INNER_OPTIMIZERS", "adapt", "member_mse"]
 
 ALGORITHMS = ("reptile", "fomaml", "maml")
 """The meta-learning algorithms of :func:`meta_learn`."""
@@ -73,7 +73,7 @@ class MetaLearnResult:
         return save(self.field, path, metadata={"init": f"meta/{self.algorithm}"})
 
 
-def _mse(field: Field, params: Mapping[str, Tensor], x: Tensor, y: Tensor) -> Tensor:
+def member_mse(field: Field, params: Mapping[str, Tensor], x: Tensor, y: Tensor) -> Tensor:
     """Per-member mean squared error ``(B,)`` of batched ``params`` on ``x (B, N, d)``, ``y (B, N, C)``."""
     return ((field.forward_batched(params, x) - y) ** 2).mean((1, 2))
 
@@ -100,7 +100,7 @@ def adapt(
         raise ConfigError(f"unknown inner optimizer {optimizer!r}; use one of {INNER_OPTIMIZERS}")
 
     def total(p: Params) -> Tensor:  # members are independent: the gradient of the sum is each one's own
-        return _mse(field, p, x, y).sum()
+        return member_mse(field, p, x, y).sum()
 
     grad_of = torch.func.grad(total)
     phi = dict(params) if differentiable else {k: v.detach() for k, v in params.items()}
@@ -146,18 +146,18 @@ class _MetaTask(Task):
         b = y.shape[0]
         if self.algorithm == "maml":
             phi = adapt(field, self._start(b), x, y, differentiable=True, **self.inner)
-            losses = _mse(field, phi, x, y)
+            losses = member_mse(field, phi, x, y)
             losses.mean().backward()
         else:
             phi = adapt(field, self._start(b), x, y, **self.inner)
             if self.algorithm == "reptile":
                 with torch.no_grad():
-                    losses = _mse(field, phi, x, y)
+                    losses = member_mse(field, phi, x, y)
                 for k, p in theta.items():
                     p.grad = p.detach() - phi[k].mean(0)
             else:
                 leaves = {k: v.requires_grad_(True) for k, v in phi.items()}
-                losses = _mse(field, leaves, x, y)
+                losses = member_mse(field, leaves, x, y)
                 grads = torch.autograd.grad(losses.mean(), list(leaves.values()))
                 for (k, p), g in zip(theta.items(), grads):
                     p.grad = g.sum(0)  # d mean_b L_b / d theta through the identity map to every member
@@ -172,7 +172,7 @@ class _MetaTask(Task):
         x = self.coords.unsqueeze(0).expand(self.val.shape[0], -1, -1)
         phi = adapt(field, self._start(self.val.shape[0]), x, self.val, **self.inner)
         with torch.no_grad():
-            return {"psnr": psnr_of_mse(float(_mse(field, phi, x, self.val).mean()))}
+            return {"psnr": psnr_of_mse(float(member_mse(field, phi, x, self.val).mean()))}
 
 
 def meta_learn(

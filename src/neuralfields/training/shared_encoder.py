@@ -26,6 +26,7 @@ from ..errors import ConfigError, DTypeError
 from ..fields.base import Field
 from ..grid import RandomBatches
 from ._inputs import recipe, stack_signals
+from .meta import member_mse
 
 __all__ = ["train_shared_encoder", "SharedEncoderResult", "shared_parameter_names", "TRANSFER_KEY"]
 
@@ -101,8 +102,7 @@ class _SharedTask(Task):
         if self.sampler is not None:
             idx = self.sampler.batch(step).to(x.device)
             x, y = x[idx], y[:, idx]
-        pred = self.model.forward_batched(self.params(), x.unsqueeze(0).expand(y.shape[0], -1, -1))  # type: ignore[union-attr]
-        each = ((pred - y) ** 2).mean((1, 2))
+        each = member_mse(self.model, self.params(), x.unsqueeze(0).expand(y.shape[0], -1, -1), y)  # type: ignore[arg-type]
         each.sum().backward()
         losses = each.detach().tolist()
         mean = sum(losses) / len(losses)
