@@ -67,4 +67,4 @@ wheel-check: $(VENV)/.dev-installed
 	cd /tmp && $(CURDIR)/$(WHEEL_VENV)/bin/python $(CURDIR)/tools/wheel_smoke.py
 
 clean:
-	rm -rf out docs/_build .pytest_cache .hypothesis dist $(WHEEL_VENV)
+	rm -rf out docs/_build docs/gallery docs/sg_execution_times.rst .pytest_cache .hypothesis dist $(WHEEL_VENV)

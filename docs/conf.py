@@ -38,6 +38,7 @@ extensions = [
     "sphinx.ext.intersphinx",
     "sphinx.ext.doctest",
     "sphinx.ext.viewcode",
+    "sphinx_gallery.gen_gallery",
 ]
 
 exclude_patterns = ["_build"]
@@ -91,6 +92,22 @@ from neuralfields.grid import *
 from neuralfields.io import *
 from neuralfields.training import *
 """
+
+# -- Gallery (sphinx-gallery) --------------------------------------------------------------------
+
+# The scripts in examples/ (``plot_*.py``) run on every build and their figures are captured into
+# docs/gallery/ (generated, not tracked; so is docs/sg_execution_times.rst). Each takes seconds on one
+# CPU core and uses only bundled data, so the build stays offline.
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "gallery",
+    "filename_pattern": r"/plot_",
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "show_memory": False,
+    "plot_gallery": "True",
+}
 
 # -- HTML ----------------------------------------------------------------------------------------
 

@@ -13,14 +13,14 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "neuralfields"
 # errors, the registry, io and the private engine modules are low: anyone may use them.
 LAYERS = [
     {"errors", "_json", "_progress", "_allocator", "_registry", "_config", "_capabilities", "_kinds", "_checks", "_metrics", "_files", "_header", "_png", "_folders", "_wav", "io", "_history", "_task", "_checkpoint", "_loop"},
-    {"grid", "kernels", "data"},
+    {"grid", "kernels", "data", "_synthetic"},
     {"fields"},
     {"conditioning"},
     {"priors", "inverse"},
     {"training"},
     {"analysis", "plots"},
     {"experiments"},
-    {"testing", "cli", "_cli_args", "_cli_report", "_cli_study"},
+    {"testing", "cli", "_cli_args", "_cli_report", "_cli_study", "_cli_signal"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

@@ -101,7 +101,7 @@ def test_bad_arguments_exit_2(capsys):
     with pytest.raises(SystemExit) as info:
         main(["render", "f.safetensors", "--size", "axb", "--out", "x.png"])
     assert info.value.code == 2
-    assert "expected N or HxW" in capsys.readouterr().err
+    assert "expected N or sizes joined by x" in capsys.readouterr().err
 
 
 def test_samples_and_plugins(capsys):

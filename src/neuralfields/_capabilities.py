@@ -53,7 +53,18 @@ class _CapabilityMeta(type(Protocol)):  # type: ignore[misc]
 @runtime_checkable
 class Modulatable(Protocol, metaclass=_CapabilityMeta):
     """A field whose sine layers take FiLM modulations: ``sine_widths`` (one ``(scale, shift)`` pair per
-    sine layer) and ``forward(coords, modulations=...)``."""
+    sine layer) and ``forward(coords, modulations=...)``.
+
+    Example:
+        >>> import torch, neuralfields as nf
+        >>> f = nf.Siren(2, 1, hidden_features=8, hidden_layers=2, seed=0)
+        >>> isinstance(f, Modulatable), isinstance(nf.Gauss(2, 1, hidden_features=8), Modulatable), f.sine_widths
+        (True, False, [8, 8])
+        >>> x = torch.rand(5, 2)
+        >>> same = [(torch.ones(w), torch.zeros(w)) for w in f.sine_widths]  # scale 1, shift 0: no change
+        >>> bool(torch.allclose(f(x, modulations=same), f(x)))
+        True
+    """
 
     @property
     def sine_widths(self) -> list[int]:
@@ -68,7 +79,16 @@ class Modulatable(Protocol, metaclass=_CapabilityMeta):
 
 @runtime_checkable
 class Layered(Protocol, metaclass=_CapabilityMeta):
-    """A field whose hidden layers can be read and continued from."""
+    """A field whose hidden layers can be read and continued from.
+
+    Example:
+        >>> import torch, neuralfields as nf
+        >>> f = nf.Siren(2, 1, hidden_features=8, hidden_layers=2, seed=0)
+        >>> x = torch.rand(5, 2)
+        >>> h = f.activations(x, -1)  # the last hidden layer
+        >>> isinstance(f, Layered), h.shape, bool(torch.allclose(f.decode_from(h, -1), f(x)))
+        (True, torch.Size([5, 8]), True)
+    """
 
     def activations(self, coords: Tensor, layer: int, modulations: Sequence[_Modulation] | None = None) -> Tensor:
         """Activations ``(..., width)`` after hidden layer ``layer`` (``-1``: the last)."""
@@ -81,7 +101,16 @@ class Layered(Protocol, metaclass=_CapabilityMeta):
 
 @runtime_checkable
 class Bottlenecked(Protocol, metaclass=_CapabilityMeta):
-    """A field with a narrow hidden layer whose activations are a compact embedding."""
+    """A field with a narrow hidden layer whose activations are a compact embedding.
+
+    Example:
+        >>> import torch, neuralfields as nf
+        >>> f = nf.BottleneckSiren(2, 1, hidden_features=16, bottleneck_factor=4, seed=0)
+        >>> isinstance(f, Bottlenecked), isinstance(nf.Siren(2, 1, hidden_features=16), Bottlenecked)
+        (True, False)
+        >>> f.bottleneck, f.sine_widths[f.bottleneck], f.encode(torch.rand(5, 2)).shape
+        (2, 4, torch.Size([5, 4]))
+    """
 
     bottleneck: int
     """Index of the narrow hidden layer."""
@@ -97,7 +126,14 @@ class Bottlenecked(Protocol, metaclass=_CapabilityMeta):
 
 @runtime_checkable
 class HasCodes(Protocol, metaclass=_CapabilityMeta):
-    """A conditioning with a learned code per item."""
+    """A conditioning with a learned code per item.
+
+    Example:
+        >>> import neuralfields as nf
+        >>> codes = nf.Latent(4, dim=3)
+        >>> isinstance(codes, HasCodes), isinstance(nf.BinaryCode(4), HasCodes), codes.codes_table.shape
+        (True, False, torch.Size([4, 3]))
+    """
 
     codes_table: Tensor
     """The codes, a parameter ``(num_items, dim)``."""

@@ -39,6 +39,17 @@ class Checkpoint:
         optimizer_state: the optimiser's state dict (empty when the run had no optimiser).
         state: every tensor that is not optimiser state (the model's and the task's ``task/...``).
         extra: the task's JSON state.
+
+    Example:
+        >>> import neuralfields as nf, os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "run.safetensors")
+        >>> img = nf.data.load_image("synthetic", size=8)
+        >>> res = nf.fit(nf.Siren(2, 1, hidden_features=8, seed=0), img, steps=5, checkpoint=path, progress=False)
+        >>> ckpt = load_checkpoint(path)
+        >>> ckpt.step, len(ckpt.history), ckpt.settings["steps"], sorted(ckpt.optimizer_state)
+        (5, 5, 5, ['param_groups', 'state'])
+        >>> all(torch.equal(ckpt.model_state[k], v) for k, v in res.field.state_dict().items())
+        True
     """
 
     step: int
@@ -72,6 +83,18 @@ def save_checkpoint(
         history: the history so far.
         state: tensors to keep; default the model's state dict. Names with a ``/`` are task state.
         extra: JSON-serialisable task state.
+
+    Example:
+        >>> import neuralfields as nf, os, tempfile
+        >>> f = nf.Siren(2, 1, hidden_features=8, seed=0)
+        >>> opt = torch.optim.Adam(f.parameters())
+        >>> path = save_checkpoint(os.path.join(tempfile.mkdtemp(), "c.safetensors"), f, opt, 0, {"lr": 1e-3}, History(),
+        ...                        extra={"note": "start"})
+        >>> ckpt = load_checkpoint(path)
+        >>> ckpt.step, ckpt.settings, ckpt.extra
+        (0, {'lr': 0.001}, {'note': 'start'})
+        >>> type(nf.load(path)).__name__  # the checkpoint of a registered model also loads as that model
+        'Siren'
     """
     tensors: dict[str, Tensor] = dict(state if state is not None else (model.state_dict() if model is not None else {}))
     groups: list[Any] = []
@@ -107,6 +130,22 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     Raises:
         CheckpointError: the file is a model file, not a checkpoint, or its state is incomplete.
         FileFormatError: the file is missing, truncated or not safetensors.
+
+    Example:
+        >>> import neuralfields as nf, os, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> img = nf.data.load_image("synthetic", size=8)
+        >>> path = os.path.join(folder, "run.safetensors")
+        >>> res = nf.fit(nf.Siren(2, 1, hidden_features=8, seed=0), img, steps=4, checkpoint=path, progress=False)
+        >>> ckpt = load_checkpoint(path)
+        >>> ckpt.step, ckpt.history.step
+        (4, [1, 2, 3, 4])
+        >>> model_file = nf.save(res.field, os.path.join(folder, "field.safetensors"))
+        >>> try:
+        ...     load_checkpoint(model_file)
+        ... except CheckpointError:
+        ...     print("a model file is not a checkpoint")
+        a model file is not a checkpoint
     """
     meta = read_metadata(path)
     if _KEY not in meta:

@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["size", "pixels", "positive", "seed", "csv", "listing", "add_image_set_arguments"]
+__all__ = ["size", "shape", "frequency", "value_range", "pixels", "positive", "seed", "csv", "listing", "add_image_set_arguments"]
 
 
 def size(text: str) -> tuple[int, int]:
@@ -24,6 +24,42 @@ def size(text: str) -> tuple[int, int]:
     if len(dims) != 2 or min(dims) < 1:
         raise argparse.ArgumentTypeError(f"expected N or HxW with positive sizes, got {text!r}")
     return dims  # type: ignore[return-value]
+
+
+def shape(text: str) -> tuple[int, ...]:
+    """``"256"``, ``"256x384"`` or ``"64x64x64"`` -> a tuple of positive sizes (one size stands for every axis of
+    the field it renders)."""
+    try:
+        dims = tuple(int(p) for p in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or sizes joined by x (e.g. 1024, 256x384, 64x64x64), got {text!r}") from None
+    if min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    return dims
+
+
+def frequency(text: str) -> float | str:
+    """A positive frequency setting, or ``"auto"``."""
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number or 'auto', got {text!r}")
+    return value
+
+
+def value_range(text: str) -> tuple[float, float]:
+    """``"LOW,HIGH"`` with LOW < HIGH."""
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH (e.g. -1,1), got {text!r}") from None
+    if not low < high:
+        raise argparse.ArgumentTypeError(f"expected LOW < HIGH, got {text!r}")
+    return low, high
 
 
 def _int_in(text: str, low: int, high: int | None, expected: str) -> int:

@@ -46,7 +46,8 @@ def restore_command(args: argparse.Namespace, recorded: Any, image_set: tuple[An
 
     from ._cli_args import csv
     from .experiments._report import config_from, write_run
-    from .experiments.priors import RestoreConfig, TrainPriorConfig, load_priors, restore, train_prior
+    from .experiments.priors import TrainPriorConfig, load_priors, train_prior
+    from .experiments.restore import RestoreConfig, restore
 
     images, labels, source = image_set
     if recorded is not None:

@@ -31,6 +31,16 @@ class History:
         val_metrics: other evaluation scalars, name -> one value per entry of ``val_step``.
         items: per-item series, name -> one list per entry of ``step`` with one value per item
             (e.g. ``"loss"`` and ``"psnr"`` of each of the ``B`` fields of :func:`~neuralfields.fit_many`).
+
+    Example:
+        >>> h = History(step=[1, 2, 3], loss=[0.5, 0.2, 0.1], psnr=[10.0, 20.0, 30.0], time=[0.1, 0.1, 0.2])
+        >>> len(h), h.steps_to(20.0), h.steps_to(40.0), round(h.elapsed, 3)
+        (3, 2, None, 0.4)
+        >>> History.from_dict(h.as_dict()) == h
+        True
+        >>> two = History(step=[1, 2], loss=[0.2, 0.1], items={"loss": [[0.1, 0.3], [0.05, 0.15]]})
+        >>> two.num_items, two.item(1).loss
+        (2, [0.3, 0.15])
     """
 
     step: list[int] = field(default_factory=list)

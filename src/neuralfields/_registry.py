@@ -303,14 +303,30 @@ def create(kind: str, name: str, /, **config: Any) -> Any:
 
 
 def available(kind: str) -> list[str]:
-    """Sorted names registered under ``kind`` (built-ins and plugins)."""
+    """Sorted names registered under ``kind`` (built-ins and plugins).
+
+    Example:
+        >>> import neuralfields as nf
+        >>> names = nf.available("field")
+        >>> {"siren", "gauss", "wire"} <= set(names), names == sorted(names)
+        (True, True)
+    """
     _check_kind(kind)
     _discover()
     return sorted(_entries[kind])
 
 
 def plugins() -> list[PluginInfo]:
-    """The plugins found through entry points, with what each registered."""
+    """The plugins found through entry points, with what each registered.
+
+    Example:
+        >>> import neuralfields as nf
+        >>> infos = nf.plugins()  # one PluginInfo per entry point of the installed packages (maybe none)
+        >>> all(isinstance(p, PluginInfo) for p in infos)
+        True
+        >>> all(name in nf.available(kind) for p in infos if p.error is None for kind, name in p.registered)
+        True
+    """
     _discover()
     return list(_plugins)
 

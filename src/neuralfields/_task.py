@@ -77,6 +77,18 @@ class StepInfo:
         shape: the signal's spatial shape where the task has one, else ``None``.
         metrics: this step's other scalars.
         items: this step's per-item values.
+
+    Example:
+        Any callable is a callback; this one keeps every :class:`StepInfo` it is given:
+
+        >>> import neuralfields as nf
+        >>> seen = []
+        >>> img = nf.data.load_image("synthetic", size=8)
+        >>> res = nf.fit(nf.Siren(2, 1, hidden_features=8, seed=0), img, steps=3, callbacks=[seen.append], progress=False)
+        >>> [(info.step, info.total, info.shape) for info in seen]
+        [(1, 3, (8, 8)), (2, 3, (8, 8)), (3, 3, (8, 8))]
+        >>> seen[-1].field is res.field, len(seen[-1].history)
+        (True, 3)
     """
 
     step: int
@@ -102,6 +114,22 @@ class Callback:
     The engine calls the callback after every step with a :class:`StepInfo`; returning ``True`` stops the
     run after that step. :meth:`on_start` and :meth:`on_end` are called once, before the first and after
     the last step.
+
+    Example:
+        >>> import neuralfields as nf
+        >>> class StopAt(nf.Callback):
+        ...     def __init__(self, step):
+        ...         self.step, self.seen, self.ended = step, [], None
+        ...     def __call__(self, info):
+        ...         self.seen.append(info.step)
+        ...         return info.step >= self.step  # True stops the run after this step
+        ...     def on_end(self, history):
+        ...         self.ended = len(history)
+        >>> cb = StopAt(3)
+        >>> img = nf.data.load_image("synthetic", size=8)
+        >>> res = nf.fit(nf.Siren(2, 1, hidden_features=8, seed=0), img, steps=10, callbacks=[cb], progress=False)
+        >>> cb.seen, cb.ended, res.steps, res.stopped_early
+        ([1, 2, 3], 3, 3, True)
     """
 
     def on_start(self, total: int, start: int) -> None:

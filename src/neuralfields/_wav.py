@@ -68,6 +68,13 @@ def save_audio(audio: Tensor, path: str | os.PathLike[str], sample_rate: int) ->
         DTypeError / ShapeError / InvalidDataError: not a finite float tensor ``(channels, samples)``.
         ConfigError: a sample rate that is not a positive int.
         OutputError: ``path`` cannot be written.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = save_audio(torch.tensor([[0.0, 0.5, -0.5, 1.0]]), os.path.join(tempfile.mkdtemp(), "a.wav"), 16000)
+        >>> audio, rate = load_audio(path)
+        >>> audio.tolist(), rate  # 1.0 is clipped to the largest 16-bit sample, 32767 / 32768
+        ([[0.0, 0.5, -0.5, 0.999969482421875]], 16000)
     """
     from ._files import atomic_write
 

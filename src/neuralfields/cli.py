@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from ._cli_args import add_image_set_arguments, listing, pixels, positive, seed, size
+from ._cli_args import add_image_set_arguments, frequency, listing, pixels, positive, seed, shape, size, value_range
 from ._cli_study import add_init_study_parser
-from ._files import check_output_file, check_output_folder
+from ._files import check_output_folder
 from .errors import ConfigError, NeuralFieldsError
 
 __all__ = ["main", "build_parser"]
@@ -45,18 +45,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     fit = FitConfig()
-    p = _parser_for(sub, "fit", "fit a SIREN to an image and write the field, pictures and metrics",
-                    "Fit a SIREN to an image file or a bundled sample and write, under --out: field.safetensors, "
+    families = available("field")
+    p = _parser_for(sub, "fit", "fit a field (a SIREN by default) to an image, audio or a volume and write the field, pictures and metrics",
+                    "Fit a field to an image file or a bundled sample and write, under --out: field.safetensors, "
                     "reconstruction.png, comparison.png, training_curve.png, metrics.json and run.json (and "
-                    "render_HxW.png with --render-size).")  # fmt: skip
-    p.add_argument("image", metavar="IMAGE|SAMPLE", nargs="?", help="an image file, or a sample name (see `neuralfields samples`)")
+                    "render_HxW.png with --render-size). A .wav file is fitted as audio (reconstruction.wav, "
+                    "waveform.png), a .npy array as a signal of any dimension (reconstruction.npy; slices.png for a "
+                    "volume, and mesh.obj and mesh.png with --mesh-level); their values keep their range and the "
+                    "frequency is chosen from the signal's spectrum unless given.")  # fmt: skip
+    p.add_argument("image", metavar="IMAGE|SAMPLE|WAV|NPY", nargs="?",
+                   help="an image file, a sample name (see `neuralfields samples`), a .wav file or a .npy array")  # fmt: skip
+    p.add_argument("--family", choices=families, default=fit.family, help=f"field family: {listing(families)} (default: {fit.family})")
+    p.add_argument("--frequency", type=frequency, default=None,
+                   help="the family's frequency setting (omega_0, scale or sigma), or 'auto' to choose it from the "
+                        "spectrum (default: the family's own for images, auto for .wav and .npy)")  # fmt: skip
+    p.add_argument("--value-range", type=value_range, default=None, metavar="LOW,HIGH",
+                   help="the values' range for a .npy signal (default: its minimum and maximum; -1,1 for audio)")  # fmt: skip
+    p.add_argument("--channels-first", action="store_true", help="the .npy array is (C, *spatial), not (*spatial)")
+    p.add_argument("--mesh-level", type=float, default=None, help="a volume's surface level: also write mesh.obj and mesh.png")
     p.add_argument("--out", required=True, type=Path, help="output folder (created)")
     p.add_argument("--steps", type=positive, default=fit.steps, help=f"training steps (default: {fit.steps})")
     p.add_argument("--size", type=size, default=None, help="resize the image to N or HxW before fitting")
     p.add_argument("--channels", type=positive, choices=(1, 3), default=None, help="1 for grey, 3 for colour")
     p.add_argument("--hidden-features", type=positive, default=fit.hidden_features, help=f"width of the sine layers (default: {fit.hidden_features})")
     p.add_argument("--hidden-layers", type=positive, default=fit.hidden_layers, help=f"number of sine layers (default: {fit.hidden_layers})")
-    p.add_argument("--first-omega-0", type=float, default=fit.first_omega_0, help=f"first layer's omega_0 (default: {fit.first_omega_0:g})")
+    p.add_argument("--first-omega-0", type=float, default=fit.first_omega_0, help=f"SIREN's first-layer omega_0 (default: {fit.first_omega_0:g}; --frequency replaces it)")
     p.add_argument("--hidden-omega-0", type=float, default=fit.hidden_omega_0, help=f"other layers' omega_0 (default: {fit.hidden_omega_0:g})")
     p.add_argument("--lr", type=float, default=fit.lr, help=f"learning rate (default: {fit.lr:g})")
     p.add_argument("--batch-size", type=pixels, default=fit.batch_size, help=f"pixels per step, or 'full' (default: {fit.batch_size})")
@@ -164,11 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_init_study)
 
     p = sub.add_parser("render", help="render a saved field at any resolution",
-                       description="Render a field saved as .safetensors to a PNG (or a .npy array) at any resolution, "
-                       "in bounded memory: the image is computed and written band by band.")  # fmt: skip
+                       description="Render a field saved as .safetensors to a PNG, a .npy array or (a 1-D field) a .wav "
+                       "file at any resolution, in bounded memory: a PNG is computed and written band by band. A field "
+                       "that `neuralfields fit` made from a .wav or .npy file renders on its signal's value range.")  # fmt: skip
     p.add_argument("file", type=Path, help="a .safetensors file written by neuralfields")
-    p.add_argument("--size", type=size, required=True, help="N or HxW, e.g. 1024x1024")
-    p.add_argument("--out", type=Path, required=True, help="PNG file to write (or .npy for float values)")
+    p.add_argument("--size", type=shape, required=True, help="N (every axis) or sizes joined by x: 1024x1024, 64x64x64, 44100")
+    p.add_argument("--out", type=Path, required=True, help="PNG file to write (.npy for float values of any dimension, .wav for audio)")
+    p.add_argument("--sample-rate", type=positive, default=None, help="samples per second of a .wav (default: the rate that keeps the fitted clip's duration)")
     p.add_argument("--chunk-size", type=positive, default=65536, help="coordinates per forward pass (default: 65536)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_render)
@@ -212,9 +227,17 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             steps=args.steps, hidden_features=args.hidden_features, hidden_layers=args.hidden_layers,
             first_omega_0=args.first_omega_0, hidden_omega_0=args.hidden_omega_0, lr=args.lr,
             batch_size=args.batch_size, schedule=args.schedule, holdout=args.holdout, seed=args.seed,
-            render_size=args.render_size, checkpoint_every=args.checkpoint_every, resume=args.resume,
+            render_size=args.render_size, checkpoint_every=args.checkpoint_every, resume=args.resume, family=args.family,
+            frequency=args.frequency, value_range=args.value_range, mesh_level=args.mesh_level,
         )  # fmt: skip
         source = {"image": _need(args.image, "an IMAGE or SAMPLE", "fit"), "size": args.size, "channels": args.channels}
+        if args.channels_first:
+            source["channels_first"] = True
+    suffix = Path(str(source["image"])).suffix.lower()
+    if suffix in (".wav", ".npy"):
+        from ._cli_signal import fit_signal_command
+
+        return fit_signal_command(args, cfg, source, suffix, recorded is not None)
     image = data.load_image(source["image"], size=source.get("size"), channels=source.get("channels"))
     c, h, w = image.shape
     print(f"fitting {source['image']} ({c}x{h}x{w})")
@@ -303,21 +326,9 @@ def _cmd_init_study(args: argparse.Namespace) -> int:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from . import io
-    from .fields import Field, render_to_file
+    from ._cli_signal import render_command
 
-    check_output_file(args.out)  # before loading and rendering
-    model = io.load(args.file)
-    if not isinstance(model, Field):
-        raise ConfigError(f"{args.file} holds a {type(model).__name__}, not a field that can be rendered")
-    if model.in_features != 2 or (args.out.suffix.lower() != ".npy" and not 1 <= model.out_features <= 4):
-        raise ConfigError(
-            f"only 2-D fields with 1 to 4 channels render to PNG; {args.file} maps "
-            f"{model.in_features}-D coordinates to {model.out_features} channels"
-        )
-    render_to_file(model, args.size, args.out, chunk_size=args.chunk_size, progress=not args.no_progress)
-    print(f"wrote {args.out} ({args.size[0]}x{args.size[1]})")
-    return 0
+    return render_command(args)
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:

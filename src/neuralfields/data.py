@@ -6,7 +6,6 @@ the ones scikit-image ships (install ``neuralfields[data]``); without it, a synt
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ._folders import list_images
+from ._synthetic import _check_image_size, _size, synthetic_image
 from ._wav import load_audio, save_audio
 from .errors import ConfigError, DTypeError, FileFormatError, OptionalDependencyError, ShapeError, UnknownNameError
 
@@ -70,66 +70,14 @@ def _has_skimage() -> bool:
 
 
 def sample_names() -> list[str]:
-    """Names :func:`load_image` accepts: the scikit-image samples (when installed) and ``"synthetic"``."""
-    return sorted([*SAMPLES, _SYNTHETIC]) if _has_skimage() else [_SYNTHETIC]
-
-
-_MAX_IMAGE_VALUES = 2**31
-
-
-def _check_image_size(h: int, w: int, channels: int) -> None:
-    if h * w * channels > _MAX_IMAGE_VALUES:
-        raise ConfigError(
-            f"an image of {h}x{w} with {channels} channels holds {h * w * channels:,} values, more than the "
-            f"{_MAX_IMAGE_VALUES:,} an image may hold (8 GiB of float32)"
-        )
-
-
-def synthetic_image(size: int | Sequence[int] = 256, channels: int = 1) -> Tensor:
-    """A deterministic test image with smooth regions, sharp edges and fine detail.
-
-    Args:
-        size: ``H`` or ``(H, W)``.
-        channels: 1 (grey) or 3 (colour).
-
-    Returns:
-        ``(channels, H, W)`` in [0, 1].
+    """Names :func:`load_image` accepts: the scikit-image samples (when installed) and ``"synthetic"``.
 
     Example:
-        >>> synthetic_image(64, channels=3).shape
-        torch.Size([3, 64, 64])
+        >>> names = sample_names()
+        >>> "synthetic" in names, names == sorted(names), load_image(names[0], size=8).shape[1:]
+        (True, True, torch.Size([8, 8]))
     """
-    h, w = _size(size)
-    if channels not in (1, 3):
-        raise ConfigError(f"channels must be 1 or 3, got {channels!r}")
-    _check_image_size(h, w, channels)
-    from .grid import make_grid
-
-    g = make_grid((h, w), dtype=torch.float64)
-    y, x = g[..., 0], g[..., 1]
-    r = torch.sqrt((x - 0.35) ** 2 + (y + 0.3) ** 2)
-    layers = []
-    for c in range(channels):
-        phase = 2.0 * math.pi * c / 3.0
-        img = 0.35 + 0.25 * x * math.cos(phase) + 0.15 * y
-        img = img + 0.2 * torch.cos(40.0 * r + phase) * torch.exp(-6.0 * r)  # chirped rings
-        img = img + 0.3 * ((x.abs() < 0.35) & ((y - 0.4).abs() < 0.2)).double()  # a sharp box
-        img = img - 0.25 * ((x + 0.5) ** 2 + (y - 0.55) ** 2 < 0.04).double()  # a sharp disc
-        img = img + 0.08 * torch.sin(25.0 * x + 10.0 * y + phase)  # fine stripes
-        layers.append(img)
-    return torch.stack(layers).clamp(0.0, 1.0).float()
-
-
-def _size(size: int | Sequence[int]) -> tuple[int, int]:
-    if isinstance(size, int) and not isinstance(size, bool):
-        size = (size, size)
-    try:
-        h, w = size  # type: ignore[misc]
-    except (TypeError, ValueError):
-        raise ShapeError(f"size must be an int or (H, W), got {size!r}") from None
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (h, w)):
-        raise ShapeError(f"size must hold positive ints, got {size!r}")
-    return h, w
+    return sorted([*SAMPLES, _SYNTHETIC]) if _has_skimage() else [_SYNTHETIC]
 
 
 def _from_array(arr: np.ndarray) -> Tensor:
@@ -180,6 +128,15 @@ def resize(image: Tensor, size: int | Sequence[int]) -> Tensor:
 
     Returns:
         ``(C, *size)``, clamped to [0, 1].
+
+    Example:
+        >>> img = synthetic_image(32)
+        >>> resize(img, 8).shape, resize(img, (16, 24)).shape
+        (torch.Size([1, 8, 8]), torch.Size([1, 16, 24]))
+        >>> resize(img, 32) is img  # already that size: returned as it is
+        True
+        >>> bool(torch.allclose(resize(img, 16).mean(), img.mean(), atol=1e-3))  # shrinking averages areas
+        True
     """
     if image.dim() != 3:
         raise ShapeError(f"resize expects an image (C, H, W), got shape {tuple(image.shape)}")
@@ -258,7 +215,14 @@ def _convert_channels(image: Tensor, channels: int) -> Tensor:
 
 
 def to_uint8(image: Tensor) -> np.ndarray:
-    """``(C, H, W)`` in [0, 1] -> ``(H, W)`` or ``(H, W, C)`` uint8 array (values are clamped)."""
+    """``(C, H, W)`` in [0, 1] -> ``(H, W)`` or ``(H, W, C)`` uint8 array (values are clamped).
+
+    Example:
+        >>> to_uint8(torch.tensor([[[-1.0, 0.5, 1.0, 2.0]]]))
+        array([[  0, 128, 255, 255]], dtype=uint8)
+        >>> to_uint8(torch.rand(3, 4, 5)).shape
+        (4, 5, 3)
+    """
     if not isinstance(image, Tensor) or not image.is_floating_point():
         raise DTypeError("to_uint8 expects a floating-point tensor (C, H, W) in [0, 1]")
     if image.dim() != 3 or image.shape[0] not in (1, 2, 3, 4):
@@ -271,6 +235,16 @@ def save_image(image: Tensor, path: str | os.PathLike[str]) -> Path:
     """Write an image ``(C, H, W)`` in [0, 1] as an 8-bit PNG (grey, grey + alpha, RGB or RGBA).
 
     Needs no optional dependency. The file is written atomically.
+
+    Example:
+        >>> import os, tempfile
+        >>> img = synthetic_image(16, channels=3)
+        >>> path = save_image(img, os.path.join(tempfile.mkdtemp(), "img.png"))
+        >>> path.read_bytes()[1:4]  # the PNG signature
+        b'PNG'
+        >>> back = load_image(path)  # reading needs Pillow (neuralfields[data])
+        >>> back.shape, float((back - img).abs().max()) <= 0.5 / 255 + 1e-6  # 8 bits: off by half a level at most
+        (torch.Size([3, 16, 16]), True)
     """
     from ._files import atomic_stream
     from ._png import PNGWriter
@@ -339,6 +313,17 @@ def dataset_labels(source: str | os.PathLike[str], *, n: int = 100) -> Tensor | 
     ``"digits"``: the digit 0-9; ``"crops"``: the index of the sample image cut from; a folder of class
     folders: the class's index in sorted order; sets without classes (``"shapes"``, a flat folder) give
     ``None``.
+
+    Example:
+        >>> import os, tempfile
+        >>> root = tempfile.mkdtemp()
+        >>> for name, count in (("cats", 2), ("dogs", 1)):  # one folder per class
+        ...     for i in range(count):
+        ...         _ = save_image(synthetic_image(8), os.path.join(root, name, f"{i}.png"))
+        >>> dataset_labels(root).tolist(), load_dataset(root, size=8).shape
+        ([0, 0, 1], torch.Size([3, 1, 8, 8]))
+        >>> dataset_labels("digits", n=5).tolist(), dataset_labels("shapes") is None
+        ([0, 1, 2, 3, 4], True)
     """
     if not isinstance(n, int) or n < 1:
         raise ConfigError(f"n must be a positive int, got {n!r}")

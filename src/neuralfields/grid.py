@@ -105,6 +105,13 @@ def grid_coords(
 
     Returns:
         Tensor ``(N, d)``, equal to ``make_grid(shape).reshape(-1, d)[indices]``.
+
+    Example:
+        >>> idx = torch.tensor([0, 5, 11])
+        >>> bool(torch.equal(grid_coords((3, 4), idx), make_grid((3, 4)).reshape(-1, 2)[idx]))
+        True
+        >>> grid_coords((2, 2), torch.tensor([3])).tolist()  # the last pixel's centre
+        [[0.5, 0.5]]
     """
     dims = _check_shape(shape)
     rest = indices.long()
@@ -161,6 +168,12 @@ def samples_to_signal(values: Tensor, shape: Sequence[int]) -> Tensor:
 
     Raises:
         ShapeError: ``N`` is not the number of pixels of ``shape``.
+
+    Example:
+        >>> signal = torch.rand(3, 4, 5)
+        >>> coords, values = signal_to_samples(signal)
+        >>> bool(torch.equal(samples_to_signal(values, (4, 5)), signal))
+        True
     """
     dims = _check_shape(shape)
     if values.dim() != 2 or values.shape[0] != math.prod(dims):
@@ -211,6 +224,13 @@ def holdout_masks(num_items: int, shape: Sequence[int], fraction: float, seed: i
 
     Returns:
         Boolean tensor ``(num_items, *shape)``.
+
+    Example:
+        >>> masks = holdout_masks(3, (10, 10), 0.2, seed=0)
+        >>> masks.shape, masks.sum((1, 2)).tolist(), bool(torch.equal(masks[0], masks[1]))
+        (torch.Size([3, 10, 10]), [20, 20, 20], False)
+        >>> bool(torch.equal(holdout_masks(5, (10, 10), 0.2, seed=0)[:3], masks))  # more items: same masks
+        True
     """
     if not isinstance(num_items, int) or num_items < 0:
         raise ConfigError(f"num_items must be a non-negative int, got {num_items!r}")

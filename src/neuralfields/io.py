@@ -106,6 +106,14 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
 
     Raises:
         FileFormatError: the file is missing or not a valid safetensors file.
+
+    Example:
+        >>> import neuralfields as nf, tempfile, os
+        >>> f = nf.Siren(2, 1, hidden_features=8, seed=0)
+        >>> path = nf.save(f, os.path.join(tempfile.mkdtemp(), "f.safetensors"), metadata={"note": "demo"})
+        >>> meta = read_metadata(path)
+        >>> meta["note"], meta["neuralfields.kind"], meta["neuralfields.name"]
+        ('demo', 'field', 'siren')
     """
     return read_header(path)[1]
 
@@ -216,6 +224,13 @@ def load(
         FileFormatError: missing, truncated, corrupt, hostile or foreign file; a config that does not
             match the weights; a file that holds no model (e.g. a solver).
         UnknownNameError: the file names a kind or name that is not registered (a plugin is missing).
+
+    Example:
+        >>> import neuralfields as nf, tempfile, os
+        >>> path = nf.save(nf.Gauss(2, 3, hidden_features=8, seed=0), os.path.join(tempfile.mkdtemp(), "g.safetensors"))
+        >>> g = nf.load(path)
+        >>> type(g).__name__, g.config["hidden_features"], g(torch.zeros(4, 2)).shape
+        ('Gauss', 8, torch.Size([4, 3]))
     """
     path = Path(path)
     declared_all, meta = read_header(path)

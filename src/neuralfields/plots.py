@@ -18,7 +18,7 @@ from .errors import OptionalDependencyError
 from .training.history import History
 
 __all__ = ["plot_history", "plot_comparison", "plot_image_grid", "plot_curves", "plot_latent_pairs", "plot_band_panels",
-           "plot_box_groups"]
+           "plot_box_groups", "plot_waveform", "plot_volume_slices", "plot_mesh"]
 
 
 def _figure(width: float, height: float) -> Any:
@@ -55,6 +55,12 @@ def plot_history(history: History, path: str | os.PathLike[str], title: str = ""
 
     Returns:
         The path written.
+
+    Example:
+        >>> import os, tempfile, neuralfields as nf
+        >>> res = nf.fit(nf.Siren(2, 1, hidden_features=8, seed=0), nf.data.load_image("camera", size=8), steps=5, progress=False)
+        >>> plot_history(res.history, os.path.join(tempfile.mkdtemp(), "curve.png")).read_bytes()[:4]
+        b'\x89PNG'
     """
     fig = _figure(10, 4)
     ax_psnr, ax_loss = fig.subplots(1, 2)
@@ -86,6 +92,12 @@ def plot_comparison(
         path: PNG to write.
         error_of: indices ``(i, j)``: add a panel with ``|images[i] - images[j]|`` (mean over channels),
             when the two have the same shape.
+
+    Example:
+        >>> import os, tempfile, torch
+        >>> a, b = torch.zeros(1, 8, 8), torch.ones(1, 8, 8) * 0.5
+        >>> plot_comparison([a, b], ["a", "b"], os.path.join(tempfile.mkdtemp(), "c.png"), error_of=(0, 1)).suffix
+        '.png'
     """
     panels = len(images) + (1 if error_of else 0)
     fig = _figure(3.2 * panels, 3.6)
@@ -115,10 +127,19 @@ def plot_image_grid(
     col_labels: Sequence[str] = (),
     title: str = "",
     cell: float = 1.3,
+    cell_labels: Sequence[Sequence[str]] = (),
 ) -> Path:
-    """A grid of images ``(C, H, W)`` in [0, 1] (rows of equal length), with optional labels."""
+    """A grid of images ``(C, H, W)`` in [0, 1] (rows may be shorter than the longest), with optional labels:
+    one per row, one per column (above the first row), or one above each cell (``cell_labels[r][c]``).
+
+    Example:
+        >>> import os, tempfile, torch
+        >>> rows = [[torch.rand(1, 8, 8), torch.rand(3, 8, 8)], [torch.rand(1, 8, 8)]]
+        >>> plot_image_grid(rows, os.path.join(tempfile.mkdtemp(), "g.png"), cell_labels=[["grey", "colour"], ["alone"]]).suffix
+        '.png'
+    """
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    fig = _figure(cell * n_cols + (1.0 if row_labels else 0.2), cell * n_rows + (0.6 if title or col_labels else 0.2))
+    fig = _figure(cell * n_cols + (1.0 if row_labels else 0.2), (cell + (0.3 if cell_labels else 0.0)) * n_rows + (0.6 if title or col_labels else 0.2))
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for r, row in enumerate(rows):
         for c in range(n_cols):
@@ -134,6 +155,8 @@ def plot_image_grid(
                 ax.set_ylabel(row_labels[r], fontsize=8)
             if r == 0 and c < len(col_labels):
                 ax.set_title(col_labels[c], fontsize=8)
+            elif r < len(cell_labels) and c < len(cell_labels[r]):
+                ax.set_title(cell_labels[r][c], fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
     return _save(fig, path)
@@ -149,7 +172,14 @@ def plot_curves(
     hlines: Mapping[str, float] | None = None,
     logx: bool = False,
 ) -> Path:
-    """Named curves ``name -> (x, y)`` on one axis, with optional labelled horizontal reference lines."""
+    """Named curves ``name -> (x, y)`` on one axis, with optional labelled horizontal reference lines.
+
+    Example:
+        >>> import os, tempfile
+        >>> curves = {"a": ([0, 1, 2], [10.0, 20.0, 25.0]), "b": ([0, 1, 2], [12.0, 18.0, 30.0])}
+        >>> plot_curves(curves, os.path.join(tempfile.mkdtemp(), "k.png"), hlines={"input": 15.0}).suffix
+        '.png'
+    """
     fig = _figure(6.5, 4.2)
     ax = fig.subplots()
     for name, (x, y) in curves.items():
@@ -185,6 +215,12 @@ def plot_latent_pairs(
         pairs: coordinate pairs to draw (default: ``(0, 1), (2, 3), ...`` up to four panels).
         markers: name -> latent ``(D,)`` drawn as labelled black crosses (e.g. out-of-distribution probes).
         title: the figure's title.
+
+    Example:
+        >>> import os, tempfile, torch
+        >>> z = torch.rand(50, 4, generator=torch.Generator().manual_seed(0))
+        >>> plot_latent_pairs(z, os.path.join(tempfile.mkdtemp(), "z.png"), labels=torch.arange(50) % 3).suffix
+        '.png'
     """
     z = latents.detach().cpu().float()
     d = z.shape[1]
@@ -226,7 +262,14 @@ def plot_band_panels(
     cap: float = PSNR_CAP,
 ) -> Path:
     """One panel per title, each with named curves ``name -> (mean, std)`` drawn as a line and a band of
-    one standard deviation (values above ``cap`` drawn at ``cap``)."""
+    one standard deviation (values above ``cap`` drawn at ``cap``).
+
+    Example:
+        >>> import os, tempfile
+        >>> panels = {"2x32": {"paper": ([10.0, 20.0, 25.0], [1.0, 2.0, 1.0]), "prefit": ([15.0, 24.0, 28.0], [2.0, 1.0, 1.0])}}
+        >>> plot_band_panels(panels, os.path.join(tempfile.mkdtemp(), "b.png")).suffix
+        '.png'
+    """
     cols = min(4, len(panels))
     rows = -(-len(panels) // cols)
     fig = _figure(3.4 * cols, 2.7 * rows)
@@ -252,7 +295,14 @@ def plot_box_groups(
     groups: Mapping[str, Mapping[str, Sequence[float]]], path: str | os.PathLike[str], *, ylabel: str = "", title: str = ""
 ) -> Path:
     """Box plots: one group per key of ``groups`` (in order, left to right), one coloured box per name
-    inside each group."""
+    inside each group.
+
+    Example:
+        >>> import os, tempfile
+        >>> groups = {"2x32": {"paper": [1.0, 2.0, 1.5], "prefit": [3.0, 2.5, 4.0]}, "4x64": {"paper": [2.0, 2.2, 1.9]}}
+        >>> plot_box_groups(groups, os.path.join(tempfile.mkdtemp(), "box.png"), ylabel="AUC").suffix
+        '.png'
+    """
     names = list(dict.fromkeys(n for g in groups.values() for n in g))
     fig = _figure(max(6.0, 0.22 * len(names) * len(groups) + 2), 4.2)
     ax = fig.subplots()
@@ -272,4 +322,88 @@ def plot_box_groups(
     ax.legend(fontsize=7, ncol=min(3, len(names)))
     if title:
         ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_waveform(target: Tensor, fitted: Tensor, path: str | os.PathLike[str], *, sample_rate: int | None = None,
+                  zoom: int = 400, title: str = "") -> Path:  # fmt: skip
+    """Audio ``(C, T)`` (first channel) against its fit: the whole signal, and the first ``zoom`` samples up close.
+
+    Example:
+        >>> import math, os, tempfile, torch
+        >>> t = torch.arange(800) / 800
+        >>> target = torch.sin(2 * math.pi * 5 * t)[None]
+        >>> plot_waveform(target, target * 0.9, os.path.join(tempfile.mkdtemp(), "w.png"), sample_rate=800).suffix
+        '.png'
+    """
+    t, f = target[0].detach().float().cpu(), fitted[0].detach().float().cpu()
+    scale, unit = (1.0 / sample_rate, "seconds") if sample_rate else (1.0, "sample")
+    fig = _figure(9.0, 4.6)
+    top, bottom = fig.subplots(2, 1)
+    x = [i * scale for i in range(t.numel())]
+    for ax, stop in ((top, t.numel()), (bottom, min(zoom, t.numel()))):
+        ax.plot(x[:stop], t[:stop].tolist(), lw=0.8, color="0.3", label="target")
+        ax.plot(x[:stop], f[:stop].tolist(), lw=0.8, color="tab:red", alpha=0.8, label="field")
+        ax.set_xlabel(unit)
+    top.legend(loc="upper right", fontsize=8)
+    bottom.set_title(f"first {min(zoom, t.numel())} samples", fontsize=9)
+    if title:
+        top.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_volume_slices(volumes: Sequence[Tensor], labels: Sequence[str], path: str | os.PathLike[str], *, title: str = "") -> Path:
+    """The middle slices of volumes ``(C, D, H, W)`` (first channel) along each axis: one row per volume, on one
+    shared colour scale (centred on zero for signed values).
+
+    Example:
+        >>> import os, tempfile, neuralfields as nf
+        >>> sdf = (nf.grid.make_grid((8, 8, 8)).norm(dim=-1) - 0.5)[None]
+        >>> plot_volume_slices([sdf, sdf * 0.9], ["target", "field"], os.path.join(tempfile.mkdtemp(), "s.png")).suffix
+        '.png'
+    """
+    vols = [v[0].detach().float().cpu() for v in volumes]
+    low, high = min(float(v.min()) for v in vols), max(float(v.max()) for v in vols)
+    if low < 0 < high:  # signed values (a distance): white at zero
+        low, high = -max(-low, high), max(-low, high)
+    fig = _figure(7.6, 2.4 * len(vols) + 0.4)
+    axes = fig.subplots(len(vols), 3, squeeze=False)
+    for r, v in enumerate(vols):
+        d, h, w = v.shape
+        for c, (name, cut) in enumerate((("axis 0", v[d // 2]), ("axis 1", v[:, h // 2]), ("axis 2", v[:, :, w // 2]))):
+            ax = axes[r][c]
+            im = ax.imshow(cut.numpy(), cmap="coolwarm", vmin=low, vmax=high, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{labels[r]}: middle of {name}", fontsize=8)
+    fig.colorbar(im, ax=axes, shrink=0.8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_mesh(vertices: Tensor, faces: Tensor, path: str | os.PathLike[str], *, title: str = "") -> Path:
+    """A triangle mesh (``(V, 3)`` vertices, ``(F, 3)`` faces) drawn shaded from two viewpoints.
+
+    Example:
+        >>> import os, tempfile, torch
+        >>> vertices = torch.tensor([[0.0, 0, 0], [0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5]])
+        >>> faces = torch.tensor([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]])
+        >>> plot_mesh(vertices, faces, os.path.join(tempfile.mkdtemp(), "m.png")).suffix
+        '.png'
+    """
+    v, f = vertices.detach().float().cpu().numpy(), faces.detach().cpu().numpy()
+    fig = _figure(8.0, 4.2)
+    for i, (elev, azim) in enumerate(((25, 35), (-20, 210))):
+        ax = fig.add_subplot(1, 2, i + 1, projection="3d")
+        ax.plot_trisurf(v[:, 0], v[:, 1], v[:, 2], triangles=f, color="0.75", edgecolor="none", shade=True)
+        ax.view_init(elev=elev, azim=azim)
+        ax.set_box_aspect((1, 1, 1))
+        for setter in (ax.set_xlim, ax.set_ylim, ax.set_zlim):
+            setter(-1, 1)
+        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+            axis.set_ticklabels([])
+        ax.set_title(f"{len(f)} triangles" if i == 0 else "from behind", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
     return _save(fig, path)

@@ -3,12 +3,15 @@
 from .curves import capped_auc, crossover_step, make_triples, steps_to
 from .embeddings import item_embeddings
 from .frequency import FrequencyChoice, frequency_candidates, grid_search, radial_spectrum, spectrum_distance, suggest_frequency
+from .mesh import Mesh, extract_mesh
 from .interpolation import Interpolation, blend_distance, interpolate
 from .places import PLACES
 from .similarity import METRICS, select_pairs, similarity_matrix
 from .upsampling import upsampling_table
 
 __all__ = [
+    "Mesh",
+    "extract_mesh",
     "PLACES",
     "item_embeddings",
     "METRICS",

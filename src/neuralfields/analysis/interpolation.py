@@ -28,6 +28,15 @@ class Interpolation:
         place: where the interpolation happened.
         blend_distance: RMS difference (on the [0, 1] scale) between the frames and the alpha blends
             ``(1 - alpha) * frame_0 + alpha * frame_1`` of the end frames; 0 means "just blending".
+
+    Example:
+        >>> import neuralfields as nf
+        >>> f = nf.ConditionedField(nf.Siren(4, 1, hidden_features=8, seed=0), nf.BinaryCode(4))
+        >>> out = interpolate(f, 0, 1, shape=(8, 8), steps=3)
+        >>> type(out).__name__, out.place, out.alphas.tolist(), tuple(out.raw.shape)
+        ('Interpolation', 'conditioning', [0.0, 0.5, 1.0], (3, 1, 8, 8))
+        >>> bool(torch.equal(out.frames, out.raw.clamp(0, 1))), out.blend_distance == blend_distance(out.raw, out.alphas)
+        (True, True)
     """
 
     alphas: Tensor
@@ -38,7 +47,17 @@ class Interpolation:
 
 
 def blend_distance(frames: Tensor, alphas: Tensor) -> float:
-    """RMS difference between frames ``(T, ...)`` and the alpha blends of their first and last frame."""
+    """RMS difference between frames ``(T, ...)`` and the alpha blends of their first and last frame.
+
+    Example:
+        >>> alphas = torch.linspace(0, 1, 5)
+        >>> frames = alphas.reshape(5, 1, 1, 1).expand(5, 1, 4, 4).clone()  # from black to white: a blend
+        >>> blend_distance(frames, alphas)
+        0.0
+        >>> frames[2] = 0.0  # the middle frame is 0.5 off the blend everywhere: sqrt(0.5**2 / 5)
+        >>> round(blend_distance(frames, alphas), 4)
+        0.2236
+    """
     a = alphas.to(frames).reshape(-1, *([1] * (frames.dim() - 1)))
     blend = (1 - a) * frames[0] + a * frames[-1]
     return float(torch.sqrt(torch.mean((frames.double() - blend.double()) ** 2)))

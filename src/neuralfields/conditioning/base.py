@@ -33,6 +33,22 @@ class Conditioning(Configurable, nn.Module):
         latent_dim: size of the per-item code used for modulations (0 for none).
         seed: the seed of its initialisation, if it has one (a :class:`ConditionedField` seeds its
             modulator from it).
+
+    Example:
+        A one-hot conditioning (a field conditioned on it sees one extra input channel per item):
+
+        >>> class OneHot(Conditioning):
+        ...     def __init__(self, num_items):
+        ...         super().__init__()
+        ...         self.num_items, self.extra_features = num_items, num_items
+        ...     def features(self, index):
+        ...         return torch.nn.functional.one_hot(index, self.num_items).float()
+        >>> c = OneHot(3)
+        >>> c.features(c.check_index(torch.tensor([2, 0]))).tolist(), c.config
+        ([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]], {'num_items': 3})
+        >>> import neuralfields as nf
+        >>> isinstance(nf.BinaryCode(4), Conditioning), isinstance(nf.Latent(4, dim=2), Conditioning)
+        (True, True)
     """
 
     num_items: int
@@ -95,6 +111,15 @@ class Model(Configurable, nn.Module):
     so :func:`neuralfields.save` / :func:`neuralfields.load` round-trip them, and
     :meth:`example_inputs`, valid arguments of ``forward`` that the contract suite of
     :mod:`neuralfields.testing` calls the model with. Register with ``@neuralfields.register("model", name)``.
+
+    Example:
+        >>> import neuralfields as nf
+        >>> m = nf.HyperSiren((8, 8), 1, latent_dim=4, hidden_features=8, encoder_width=4, seed=0)
+        >>> isinstance(m, Model), [tuple(x.shape) for x in m.example_inputs(2)], m(*m.example_inputs(2)).shape
+        (True, [(2, 1, 8, 8)], torch.Size([2, 1, 8, 8]))
+        >>> f = nf.ConditionedField(nf.Siren(3, 1, hidden_features=8, seed=0), nf.IndexCoordinate(4))
+        >>> isinstance(f, Model), f(*f.example_inputs(2)).shape
+        (True, torch.Size([2, 5, 1]))
     """
 
     def example_inputs(self, batch: int = 2, *, seed: int = 0) -> tuple[Any, ...]:

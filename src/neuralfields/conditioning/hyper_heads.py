@@ -55,6 +55,20 @@ class HyperHead(nn.Module):
 
     Raises:
         ConfigError: an option the head does not know.
+
+    Example:
+        A head that ignores the codes (every item gets the target's own weights), and a built-in one:
+
+        >>> class SharedHead(HyperHead):
+        ...     def forward(self, z, target):
+        ...         return {name: p.expand(z.shape[0], *p.shape) for name, p in target.named_parameters()}
+        >>> target = Siren(2, 1, 8, hidden_layers=1, seed=0)
+        >>> params = SharedHead(target, latent_dim=4, init_scale=0.1, rank=1)(torch.zeros(3, 4), target)
+        >>> HyperHead.check_output(params, target, batch=3)  # the names and shapes of target.batch_parameters(3)
+        >>> target.forward_batched(params, torch.zeros(3, 5, 2)).shape
+        torch.Size([3, 5, 1])
+        >>> isinstance(FullHead(target, latent_dim=4, init_scale=0.1, rank=1), HyperHead)
+        True
     """
 
     def __init__(self, target: Siren, latent_dim: int, init_scale: float, rank: int, **options: Any) -> None:

@@ -1,14 +1,18 @@
 """The research experiments as functions that write a report folder."""
 
 from .fit import FitConfig, fit_image
+from .fit_signal import fit_signal, load_array
 from .hyper import HyperTrainConfig, hyper_train
 from .init_study import InitStudyConfig, init_study
 from .memorize import MemorizeConfig, memorize
-from .priors import RestoreConfig, TrainPriorConfig, load_priors, restore, train_prior
+from .priors import TrainPriorConfig, load_priors, train_prior
+from .restore import RestoreConfig, restore
 
 __all__ = [
     "FitConfig",
     "fit_image",
+    "fit_signal",
+    "load_array",
     "MemorizeConfig",
     "memorize",
     "TrainPriorConfig",

@@ -1,4 +1,5 @@
-"""Fit a SIREN to one image and write a report folder (what ``neuralfields fit`` and ``make demo`` run)."""
+"""Fit a field to one image and write a report folder (what ``neuralfields fit`` and ``make demo`` run); the
+field builder that :mod:`neuralfields.experiments.fit_signal` shares."""
 
 from __future__ import annotations
 
@@ -11,15 +12,16 @@ from typing import Any
 
 from torch import Tensor
 
+from .. import _registry
 from .._registry import spec_of
 from ..data import save_image
-from ..errors import OptionalDependencyError
-from ..fields import Siren, render
+from ..errors import ConfigError, OptionalDependencyError
+from ..fields import Field, render
 from ..io import save
 from ..training import DEFAULTS, fit, psnr, ssim
 from ._report import write_json, write_run
 
-__all__ = ["FitConfig", "fit_image"]
+__all__ = ["FitConfig", "fit_image", "build_field"]
 
 
 @dataclass
@@ -41,6 +43,18 @@ class FitConfig:
         checkpoint_every: write ``checkpoint.safetensors`` every this many steps (``None``: only with
             ``resume``).
         resume: resume from ``checkpoint.safetensors`` in the report folder if it exists.
+        family: the registered field family (``hidden_features`` and ``hidden_layers`` apply to the MLP
+            families; the ``omega_0`` settings to SIREN).
+        frequency: the family's frequency setting (``first_omega_0``, ``scale``, ``sigma``: its
+            ``frequency_parameter``): a number, ``"auto"`` for :func:`~neuralfields.suggest_frequency`'s choice,
+            or ``None`` for the family's default (SIREN: ``first_omega_0``).
+        value_range: ``(low, high)`` of the signal's values (``None``: an image in [0, 1]).
+        mesh_level: a volume's surface level: write ``mesh.obj`` and ``mesh.png`` (``None``: no mesh).
+
+    Example:
+        >>> cfg = FitConfig(steps=100, family="gauss", frequency="auto")
+        >>> cfg.steps, cfg.family, cfg.frequency
+        (100, 'gauss', 'auto')
     """
 
     steps: int = 500
@@ -56,10 +70,41 @@ class FitConfig:
     render_size: tuple[int, int] | None = None
     checkpoint_every: int | None = None
     resume: bool = False
+    family: str = "siren"
+    frequency: float | str | None = None
+    value_range: tuple[float, float] | None = None
+    mesh_level: float | None = None
 
     def __post_init__(self) -> None:
         if self.render_size is not None:
             self.render_size = tuple(int(s) for s in self.render_size)  # type: ignore[assignment]
+        if self.value_range is not None:
+            self.value_range = tuple(float(v) for v in self.value_range)  # type: ignore[assignment]
+        if isinstance(self.frequency, str) and self.frequency != "auto":
+            raise ConfigError(f"frequency must be a number, 'auto' or None, got {self.frequency!r}")
+
+
+def build_field(cfg: FitConfig, signal: Tensor) -> tuple[Field, dict[str, Any]]:
+    """The field ``cfg`` asks for, for a gridded ``signal (C, *spatial)``; and the frequency setting it got
+    (``{}`` for the family's default)."""
+    from ..analysis import suggest_frequency
+
+    family, dims, channels = cfg.family, signal.dim() - 1, signal.shape[0]
+    cls = _registry.get("field", family)
+    mlp = {"hidden_features": cfg.hidden_features, "hidden_layers": cfg.hidden_layers} if family != "hash-grid" else {}
+    if family == "siren":
+        mlp.update(first_omega_0=cfg.first_omega_0, hidden_omega_0=cfg.hidden_omega_0)
+    setting: dict[str, Any] = {}
+    if cfg.frequency == "auto":
+        parameter = getattr(cls, "frequency_parameter", None)
+        setting = suggest_frequency(signal, family, **{k: v for k, v in mlp.items() if k != parameter}).config
+    elif cfg.frequency is not None:
+        parameter = getattr(cls, "frequency_parameter", None)
+        if not parameter:
+            raise ConfigError(f"the {family!r} family has no frequency setting; leave out the frequency")
+        setting = {parameter: float(cfg.frequency)}
+    field = _registry.create("field", family, in_features=dims, out_features=channels, seed=cfg.seed, **{**mlp, **setting})
+    return field, setting
 
 
 def fit_image(
@@ -71,7 +116,7 @@ def fit_image(
     data: dict[str, Any] | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Fit a :class:`~neuralfields.Siren` to ``image`` and write a report folder.
+    """Fit a field (``config.family``, a :class:`~neuralfields.Siren` by default) to ``image`` and write a report folder.
 
     The report (``out``): ``field.safetensors``, ``reconstruction.png``, ``comparison.png`` (target,
     reconstruction, error), ``training_curve.png``, ``render_HxW.png`` (with ``config.render_size``),
@@ -88,13 +133,20 @@ def fit_image(
 
     Returns:
         The metrics (also written to ``metrics.json``).
+
+    Example:
+        >>> import tempfile, neuralfields as nf
+        >>> out = tempfile.mkdtemp()
+        >>> m = fit_image(nf.data.load_image("camera", size=16), out, FitConfig(steps=20, hidden_features=16), progress=False)
+        >>> m["steps"], sorted(p.name for p in __import__("pathlib").Path(out).glob("*.png"))
+        (20, ['comparison.png', 'reconstruction.png', 'training_curve.png'])
     """
     cfg = config or FitConfig()
     c, h, w = image.shape
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_run(out, "fit", cfg, data if data is not None else {"image": source})
-    field = Siren(2, c, cfg.hidden_features, cfg.hidden_layers, cfg.first_omega_0, cfg.hidden_omega_0, seed=cfg.seed)
+    field, setting = build_field(cfg, image)
     ckpt = out / "checkpoint.safetensors" if (cfg.checkpoint_every or cfg.resume) else None
     result = fit(
         field, image, steps=cfg.steps, lr=cfg.lr, batch_size=cfg.batch_size, schedule=cfg.schedule,
@@ -112,6 +164,7 @@ def fit_image(
         "ssim_image": ssim(recon, image),
         "parameters": sum(p.numel() for p in field.parameters()),
         "field": spec_of(field),
+        "frequency": setting,
         "config": asdict(cfg),
         "history": result.history.as_dict(),
     }

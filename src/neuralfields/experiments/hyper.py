@@ -71,6 +71,12 @@ class HyperTrainConfig:
         finetune_images: test images of the one-shot / from-scratch / fine-tune comparison.
         finetune_steps: :func:`~neuralfields.fit` steps of the from-scratch and fine-tune fits.
         seed: seed of the split, the initialisations, the batches, the contexts and the samples.
+
+    Example:
+        >>> cfg = HyperTrainConfig.quick()
+        >>> cfg.n, cfg.steps, cfg.finetune_steps, cfg.heads
+        (400, 600, 200, ('full', 'lowrank', 'film'))
+        >>> cfg.check()  # every setting is valid
     """
 
     size: int = 16
@@ -253,6 +259,22 @@ def hyper_train(
 
     Returns:
         The metrics (also in ``metrics.json``).
+
+    Example:
+        The quick preset shrunk to seconds (12 images of 8x8, one head, one context fraction, 2 steps):
+
+        >>> import neuralfields as nf, os, tempfile
+        >>> images = nf.data.load_dataset("shapes", n=12, size=8)
+        >>> cfg = HyperTrainConfig.quick(n=12, size=8, steps=2, batch_size=4, latent_dim=4, hidden_features=8, hidden_layers=1,
+        ...                              encoder_width=4, heads=("full",), context_fractions=(1.0,), n_samples=2,
+        ...                              finetune_images=1, finetune_steps=2, interp_steps=2)
+        >>> out = tempfile.mkdtemp()
+        >>> m = hyper_train(images, out, cfg, progress=False)
+        >>> m["images"], m["best_head"], len(m["split"]["test"]), "test_psnr" in m["heads"]["full"]
+        ([12, 1, 8, 8], 'full', 2, True)
+        >>> sorted(os.listdir(out))
+        ['context.png', 'curves.png', 'finetune.png', 'hyper.safetensors', 'interpolation.png', 'metrics.json',
+         'reconstructions.png', 'samples.png']
     """
     from ..plots import plot_curves, plot_image_grid
 

@@ -48,6 +48,11 @@ class MemorizeConfig:
         metric: similarity metric.
         interp_steps: frames per interpolation strip.
         seed: seed of everything random.
+
+    Example:
+        >>> cfg = MemorizeConfig.quick(base_width=16)
+        >>> cfg.steps, cfg.pixels_per_item, cfg.conditioning, cfg.base_width * cfg.width_multiple
+        (300, None, 'binary', 16)
     """
 
     conditioning: str = "binary"
@@ -117,6 +122,22 @@ def memorize(
 
     Returns:
         The metrics (also written to ``metrics.json``).
+
+    Example:
+        The quick preset shrunk to seconds (4 images of 8x8, a narrow field, 5 steps, no upsampling study):
+
+        >>> import neuralfields as nf, os, tempfile
+        >>> images = nf.data.load_dataset("shapes", n=4, size=8)
+        >>> cfg = MemorizeConfig.quick(steps=5, base_width=8, factor=1, snapshot_items=2, pairs=1, interp_steps=2)
+        >>> out = tempfile.mkdtemp()
+        >>> m = memorize(images, out, cfg, progress=False)
+        >>> m["images"], m["steps"], len(m["item_psnr"]), sorted(m["interpolation"]["blend_distance"])
+        ([4, 1, 8, 8], 5, 4, ['conditioning', 'last_hidden'])
+        >>> sorted(os.listdir(out))
+        ['curves.png', 'field.safetensors', 'interpolation.png', 'metrics.json', 'pairs_dissimilar.png',
+         'pairs_similar.png', 'snapshots.png']
+        >>> nf.load(os.path.join(out, "field.safetensors")).num_items
+        4
     """
     from ..plots import plot_history, plot_image_grid
 

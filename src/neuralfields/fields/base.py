@@ -30,6 +30,26 @@ class Field(Configurable, nn.Module):
     on coordinates ``(B, N, in_features)``, and :meth:`unbatch` turns one member back into an ordinary
     field. The default :meth:`forward_batched` uses :func:`torch.func.functional_call` under
     :func:`torch.vmap`; families override it with a faster explicit version.
+
+    Example:
+        A minimal field (a plane); unregistered, but its config and batched evaluation work:
+
+        >>> import neuralfields as nf
+        >>> class Plane(nf.Field):
+        ...     def __init__(self, in_features=2, out_features=1):
+        ...         super().__init__()
+        ...         self.in_features, self.out_features = in_features, out_features
+        ...         self.linear = torch.nn.Linear(in_features, out_features)
+        ...     def forward(self, coords):
+        ...         self.check_coords(coords)
+        ...         return self.linear(coords)
+        >>> f = Plane(out_features=3)
+        >>> f(torch.zeros(5, 2)).shape, f.config
+        (torch.Size([5, 3]), {'in_features': 2, 'out_features': 3})
+        >>> f.forward_batched(f.batch_parameters(4), torch.zeros(4, 5, 2)).shape
+        torch.Size([4, 5, 3])
+        >>> isinstance(nf.Siren(2, 1, hidden_features=8), nf.Field)
+        True
     """
 
     in_features: int

@@ -46,6 +46,26 @@ class ActivationMLP(Field):
         in_features, out_features, hidden_features, hidden_layers: the shape (``hidden_layers`` activated
             layers, then a linear output layer).
         seed: seed of the initialisation (``None``: torch's global RNG).
+
+    Example:
+        A ReLU field in a few lines (PyTorch's default initialisation):
+
+        >>> class ReluField(ActivationMLP):
+        ...     def __init__(self, in_features=2, out_features=1, hidden_features=16, hidden_layers=2, seed=None):
+        ...         super().__init__(in_features, out_features, hidden_features, hidden_layers, seed)
+        ...         self.reset_parameters(seed)
+        ...     def activate(self, i, z):
+        ...         return torch.relu(z)
+        ...     def init_layer(self, i, layer, generator, weight_scale):
+        ...         self.default_init_layer(layer, generator, weight_scale)
+        >>> f = ReluField(out_features=3, seed=0)
+        >>> f(torch.zeros(5, 2)).shape, len(f.layers), f.config["hidden_features"]
+        (torch.Size([5, 3]), 3, 16)
+        >>> bool(torch.equal(f.layers[0].weight, ReluField(out_features=3, seed=0).layers[0].weight))  # seeded
+        True
+        >>> import neuralfields as nf
+        >>> isinstance(nf.Gauss(2, 1, hidden_features=8), ActivationMLP), isinstance(nf.Finer(2, 1, 8), ActivationMLP)
+        (True, True)
     """
 
     def __init__(self, in_features: int, out_features: int, hidden_features: int, hidden_layers: int, seed: int | None) -> None:

@@ -23,12 +23,24 @@ __all__ = ["render", "render_to_file", "RENDER_BUDGET", "to_unit", "from_unit"]
 
 
 def to_unit(values: Tensor) -> Tensor:
-    """Field values in [-1, 1] -> the [0, 1] scale of images (not clamped)."""
+    """Field values in [-1, 1] -> the [0, 1] scale of images (not clamped).
+
+    Example:
+        >>> import torch
+        >>> to_unit(torch.tensor([-1.0, 0.0, 1.0, 1.5])).tolist()
+        [0.0, 0.5, 1.0, 1.25]
+    """
     return values * 0.5 + 0.5
 
 
 def from_unit(values: Tensor) -> Tensor:
-    """Image values in [0, 1] -> the [-1, 1] scale fields see."""
+    """Image values in [0, 1] -> the [-1, 1] scale fields see.
+
+    Example:
+        >>> import torch
+        >>> from_unit(torch.tensor([0.0, 0.5, 1.0])).tolist()
+        [-1.0, 0.0, 1.0]
+    """
     return values * 2.0 - 1.0
 
 
@@ -145,9 +157,26 @@ def render(
             bar.close()
     out = out.reshape(field.out_features, *dims)
     if value_range is not None:
-        low, high = value_range
-        return (out + 1.0) * (0.5 * (high - low)) + low
+        return _to_range(out, value_range)
     return _to_image(out, unit_range, clamp)
+
+
+def _to_range(values: Tensor, value_range: tuple[float, float]) -> Tensor:
+    """Field values on [-1, 1] -> the ``(low, high)`` scale they were fitted on (not clamped)."""
+    low, high = value_range
+    return (values + 1.0) * (0.5 * (high - low)) + low
+
+
+def _render_wav(field: Field, dims: tuple[int, ...], path: Path, chunk_size: int, value_range: tuple[float, float] | None,
+                sample_rate: int | None, progress: bool) -> Path:  # fmt: skip
+    from .._wav import save_audio
+
+    if len(dims) != 1:
+        raise ConfigError(f"a WAV file holds a 1-D field (audio); this one maps {len(dims)}-D coordinates: write a .npy file")
+    if sample_rate is None:
+        raise ConfigError("a WAV file needs sample_rate= (samples per second)")
+    audio = render(field, dims, chunk_size=chunk_size, value_range=value_range or (-1.0, 1.0), progress=progress)
+    return save_audio(audio.float().clamp(-1.0, 1.0), path, sample_rate)
 
 
 @torch.no_grad()
@@ -157,20 +186,27 @@ def render_to_file(
     path: str | os.PathLike[str],
     *,
     chunk_size: int = 65536,
+    value_range: tuple[float, float] | None = None,
+    sample_rate: int | None = None,
     progress: bool = True,
 ) -> Path:
     """Render a field of any size straight to a file, in bounded memory (one chunk at a time), atomically.
 
     ``.png``: a 2-D field with 1 to 4 channels, 8-bit, values mapped from [-1, 1] to [0, 1] and clamped, as
-    :func:`render` gives them. ``.npy``: any shape, float32 on the [0, 1] scale (not clamped), laid out
-    ``(out_features, *shape)`` and written through a memory map (``numpy.load(path, mmap_mode="r")`` reads
-    it without loading it whole).
+    :func:`render` gives them. ``.npy``: any shape, float32 on the [0, 1] scale (not clamped), or on
+    ``value_range``'s scale, laid out ``(out_features, *shape)`` and written through a memory map
+    (``numpy.load(path, mmap_mode="r")`` reads it without loading it whole). ``.wav``: a 1-D field (audio, one
+    channel per output), 16-bit PCM at ``sample_rate``, on ``value_range``'s scale (default ``(-1, 1)``, the
+    field's own) and clipped to [-1, 1].
 
     Args:
         field: the field.
         shape: spatial shape.
-        path: a ``.png`` or ``.npy`` file.
+        path: a ``.png``, ``.npy`` or ``.wav`` file.
         chunk_size: coordinates per forward pass (rounded to whole rows for a PNG).
+        value_range: the ``(low, high)`` the field was fitted with (``fit(..., value_range=...)``): a ``.npy``
+            or ``.wav`` file gets values on that scale. Not for a PNG.
+        sample_rate: samples per second of a ``.wav`` file (required for one).
         progress: show a progress bar (when stderr is a terminal).
 
     Returns:
@@ -184,8 +220,13 @@ def render_to_file(
         torch.Size([1, 30, 20])
     """
     dims = _render_shape(field, shape, chunk_size)
+    value_range = check_value_range(value_range)
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix == ".wav":
+        return _render_wav(field, dims, path, chunk_size, value_range, sample_rate, progress)
+    if suffix == ".png" and value_range is not None:
+        raise ConfigError("a PNG holds an image in [0, 1]; render a field fitted with value_range to a .npy file")
     if suffix == ".png":
         if len(dims) != 2 or not 1 <= field.out_features <= 4:
             raise ConfigError(f"a PNG holds a 2-D field with 1 to 4 channels; this one maps {len(dims)}-D coordinates "
@@ -205,7 +246,7 @@ def render_to_file(
                 bar.close()
         return path
     if suffix != ".npy":
-        raise ConfigError(f"render_to_file writes .png or .npy files, got {path.name!r}")
+        raise ConfigError(f"render_to_file writes .png, .npy or .wav files, got {path.name!r}")
     import numpy as np
 
     check_output_file(path)
@@ -215,7 +256,8 @@ def render_to_file(
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(field.out_features, *dims))
         flat = out.reshape(field.out_features, -1)  # a view of the same memory map
         for start, values in _chunks(field, dims, chunk_size, bar):
-            flat[:, start : start + values.shape[0]] = _to_image(values, True, False).T.float().cpu().numpy()
+            scaled = _to_image(values, True, False) if value_range is None else _to_range(values, value_range)
+            flat[:, start : start + values.shape[0]] = scaled.T.float().cpu().numpy()
         out.flush()
         del out, flat
         os.replace(tmp, path)

@@ -29,7 +29,14 @@ def resolve_backend(backend: str, x: Tensor) -> str:
     elsewhere. With the eager backend :func:`~neuralfields.fit` trains a :class:`Siren` through its
     hand-written step (:func:`neuralfields.training.accumulate_mse_grad`), the fastest and leanest step measured on the
     CPU (``benchmarks/RESULTS.md``, ``train_step.py``); ``"fused"`` keeps about half the activation
-    memory of autograd through the eager layers, for code that trains with autograd itself."""
+    memory of autograd through the eager layers, for code that trains with autograd itself.
+
+    Example:
+        >>> resolve_backend("auto", torch.zeros(1))  # a CPU tensor
+        'eager'
+        >>> resolve_backend("fused", torch.zeros(1))  # an explicit choice is kept
+        'fused'
+    """
     if backend != "auto":
         return backend
     if x.is_cuda and TRITON_AVAILABLE:
@@ -87,6 +94,14 @@ def siren_init_(
     First layer: weights ``U(-1/n, 1/n)``; other layers: ``U(-sqrt(6/n)/omega_0, sqrt(6/n)/omega_0)``,
     with ``n`` the fan-in. Biases keep PyTorch's default ``U(-1/sqrt(n), 1/sqrt(n))``, as in the
     reference code. ``weight_scale`` multiplies the weights' bound (1 is the reference).
+
+    Example:
+        >>> layer = torch.nn.Linear(64, 64)
+        >>> siren_init_(layer, omega_0=30.0, first=False, generator=torch.Generator().manual_seed(0))
+        >>> weight_bound, bias_bound = init_bounds(64, 30.0, first=False)  # sqrt(6 / 64) / 30 and 1 / 8
+        >>> w, b = layer.weight.detach(), layer.bias.detach()
+        >>> round(float(w.abs().max()) / weight_bound, 2), float(b.abs().max()) <= bias_bound
+        (1.0, True)
     """
     bound, b = init_bounds(linear.in_features, omega_0, first)
     bound *= weight_scale

@@ -1,5 +1,6 @@
-"""Inverse problems: forward operators, solvers and early-stopping rules."""
+"""Inverse problems: forward operators, solvers and early-stopping rules; deepinv physics and reconstructors."""
 
+from .deepinv_interop import FieldReconstructor, PhysicsOperator
 from .operators import Blur, Denoise, Downsample, Mask, Operator
 from .solution import Solution, initial_guess, per_image_psnr
 from .solvers import FieldSolver, MAPSolver, Prior, Solver, solve  # noqa: F401 (Prior: priors.Prior, the earlier name)
@@ -24,4 +25,6 @@ __all__ = [
     "HoldoutStop",
     "stopping_rule",
     "STOPPING_RULES",
+    "PhysicsOperator",
+    "FieldReconstructor",
 ]

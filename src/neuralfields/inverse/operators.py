@@ -114,7 +114,17 @@ class Operator(Configurable, nn.Module):
 
 @register("operator", "denoise")
 class Denoise(Operator):
-    """The identity: the measurement is the image itself (plus the noise of :meth:`measure`)."""
+    """The identity: the measurement is the image itself (plus the noise of :meth:`measure`).
+
+    Example:
+        >>> x = torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+        >>> op = Denoise()
+        >>> bool(torch.equal(op(x), x)), op.adjointness_test() < 1e-12
+        (True, True)
+        >>> y = op.measure(x, sigma=0.1, seed=0)  # x plus Gaussian noise of std 0.1
+        >>> round(float((y - x).std()), 1)
+        0.1
+    """
 
     def forward(self, x: Tensor) -> Tensor:
         return self._check(x)
@@ -185,7 +195,15 @@ class Mask(Operator):
 
 @register("operator", "downsample", example={"factor": 2})
 class Downsample(Operator):
-    """Super-resolution: average pooling by ``factor`` (adjoint: nearest upsampling divided by ``factor**2``)."""
+    """Super-resolution: average pooling by ``factor`` (adjoint: nearest upsampling divided by ``factor**2``).
+
+    Example:
+        >>> op = Downsample(2)
+        >>> op(torch.arange(16.0).reshape(1, 1, 4, 4)).tolist()
+        [[[[2.5, 4.5], [10.5, 12.5]]]]
+        >>> op.adjoint(torch.ones(1, 1, 2, 2)).tolist()
+        [[[[0.25, 0.25, 0.25, 0.25], [0.25, 0.25, 0.25, 0.25], [0.25, 0.25, 0.25, 0.25], [0.25, 0.25, 0.25, 0.25]]]]
+    """
 
     def __init__(self, factor: int = 2) -> None:
         super().__init__()
@@ -217,6 +235,14 @@ class Blur(Operator):
     Args:
         kernel_size: odd kernel size.
         sigma: the Gaussian's standard deviation in pixels (> 0).
+
+    Example:
+        >>> op = Blur(kernel_size=5, sigma=1.0)
+        >>> x = torch.zeros(1, 1, 9, 9)
+        >>> x[0, 0, 4, 4] = 1.0  # a point: the blur spreads it, keeping its total
+        >>> y = op(x)
+        >>> round(float(y.sum()), 4), float(y.max()) < 0.2, op.adjointness_test() < 1e-12
+        (1.0, True, True)
     """
 
     def __init__(self, kernel_size: int = 7, sigma: float = 1.5) -> None:

@@ -36,6 +36,17 @@ class Solution:
         snapshots: iteration -> the (clamped) iterate at that iteration ``(B, C, H, W)``.
         psnr: per-image PSNR of ``x`` against the reference, if one was given.
         stopped_early: the solve ended before the budget (every image stopped, or a callback stopped it).
+
+    Example:
+        >>> import neuralfields as nf
+        >>> from neuralfields.inverse import Denoise, solve
+        >>> clean = nf.data.load_dataset("shapes", n=2, size=8)
+        >>> y = Denoise().measure(clean, sigma=0.1, seed=0)
+        >>> sol = solve(y, "denoise", "tv", sigma=0.1, steps=30, snapshots=[10], reference=clean, progress=False)
+        >>> sol.x.shape, sol.iterations, sol.rule, sorted(sol.snapshots), len(sol.psnr)
+        (torch.Size([2, 1, 8, 8]), 30, 'budget', [10], 2)
+        >>> sol.stopped.tolist(), sol.stopped_at.tolist(), sol.stopped_early, sol.history.val_step
+        ([False, False], [30, 30], False, [0, 10, 20, 30])
     """
 
     x: Tensor

@@ -62,7 +62,13 @@ def _resolve_operator(operator: Any) -> Operator:
         return operator
     if isinstance(operator, (str, Mapping)):
         return _from_spec("operator", operator)  # type: ignore[no-any-return]
-    raise DTypeError(f"operator must be an Operator or a registered operator name, got {type(operator).__name__}")
+    from .deepinv_interop import PhysicsOperator, is_physics
+
+    if is_physics(operator):
+        return PhysicsOperator(operator)
+    raise DTypeError(
+        f"operator must be an Operator, a registered operator name or a deepinv physics, got {type(operator).__name__}"
+    )
 
 
 def _resolve_prior(prior: Any) -> Prior | None:
@@ -105,6 +111,23 @@ class Solver(Configurable):
 
     Args:
         lr: Adam's learning rate.
+
+    Example:
+        A solver whose image is the sigmoid of its variables (so it stays inside (0, 1)):
+
+        >>> import neuralfields as nf
+        >>> from neuralfields.inverse import Denoise
+        >>> class SigmoidSolver(Solver):
+        ...     def parameterize(self, x0):
+        ...         t = torch.logit(x0.clamp(0.01, 0.99)).requires_grad_(True)
+        ...         return [t], lambda: torch.sigmoid(t)
+        >>> clean = nf.data.load_dataset("shapes", n=2, size=16)
+        >>> y = Denoise().measure(clean, sigma=0.1, seed=0)
+        >>> sol = SigmoidSolver(lr=0.05)(y, "denoise", "tv", sigma=0.1, lam=1.0, steps=30, reference=clean, progress=False)
+        >>> sol.x.shape, bool(sol.psnr[0] > nf.psnr(y[0], clean[0])), SigmoidSolver(lr=0.05).config
+        (torch.Size([2, 1, 16, 16]), True, {'lr': 0.05})
+        >>> isinstance(MAPSolver(), Solver), isinstance(FieldSolver(), Solver)
+        (True, True)
     """
 
     name = "solver"
@@ -247,6 +270,20 @@ class FieldSolver(Solver):
             3 sine layers of 64 and ``first_omega_0=10`` (lower than 30: images of a few pixels a side).
         lr: Adam's learning rate on the weights.
         seed: seed of the networks' initialisation.
+
+    Example:
+        >>> import neuralfields as nf
+        >>> from neuralfields.inverse import Denoise
+        >>> solver = FieldSolver({"hidden_features": 16, "hidden_layers": 2}, lr=1e-3)
+        >>> solver.config["field"]  # the network's spec, defaults filled in
+        {'name': 'siren', 'config': {'hidden_features': 16, 'hidden_layers': 2, 'first_omega_0': 10.0}}
+        >>> solver.build_field(3).out_features
+        3
+        >>> clean = nf.data.load_dataset("shapes", n=2, size=8)
+        >>> y = Denoise().measure(clean, sigma=0.1, seed=0)
+        >>> sol = solver(y, Denoise(), sigma=0.1, steps=20, stop="holdout", progress=False)
+        >>> sol.x.shape, sol.rule, sol.iterations
+        (torch.Size([2, 1, 8, 8]), 'holdout', 20)
     """
 
     name = "field"
@@ -313,7 +350,8 @@ def solve(
 
     Args:
         y: measurements ``(B, C, h, w)`` (the operator's output shape).
-        operator: the forward operator ``A`` (an :class:`Operator` or a registered name such as ``"denoise"``).
+        operator: the forward operator ``A``: an :class:`Operator`, a registered name such as ``"denoise"``, or a
+            deepinv physics (e.g. ``deepinv.physics.Inpainting``; :class:`~neuralfields.inverse.PhysicsOperator`).
         prior: an object with ``energy(x) -> (B,)`` (e.g. a trained
             :class:`~neuralfields.priors.AutoEncoder`), a registered prior name (``"tv"``), a
             ``.safetensors`` file of a saved prior, or ``None`` (data term only).

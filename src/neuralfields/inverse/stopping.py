@@ -43,6 +43,24 @@ class StoppingRule(Configurable):
     Subclasses implement :meth:`observe` (and :meth:`start` to hold out measurements or set a level) and
     return their changing state from :meth:`state_dict`; :attr:`config` (what the registry rebuilds the
     rule from) is captured from the constructor's arguments.
+
+    Example:
+        A rule that stops every image at a fixed iteration:
+
+        >>> class StopAt(StoppingRule):
+        ...     name = "stop-at"
+        ...     def __init__(self, iteration=5):
+        ...         self.iteration = iteration
+        ...     def observe(self, iteration, residual, heldout):
+        ...         keep = torch.ones_like(residual, dtype=torch.bool)
+        ...         return keep, keep & (iteration >= self.iteration)
+        >>> StopAt(3)
+        StopAt(iteration=3)
+        >>> from neuralfields.inverse import Denoise, solve
+        >>> y = Denoise().measure(torch.full((2, 1, 8, 8), 0.5), sigma=0.1, seed=0)
+        >>> sol = solve(y, "denoise", sigma=0.1, steps=20, stop=StopAt(3), progress=False)
+        >>> sol.stopped_at.tolist(), sol.stopped.tolist(), sol.iterations
+        ([3, 3], [True, True], 3)
     """
 
     name = "rule"
@@ -94,7 +112,13 @@ class StoppingRule(Configurable):
 
 @register("stopping", "budget")
 class FixedBudget(StoppingRule):
-    """Run the whole budget and keep the last iterate."""
+    """Run the whole budget and keep the last iterate.
+
+    Example:
+        >>> keep, stop = FixedBudget().observe(0, torch.tensor([1.0, 2.0]), torch.zeros(2))
+        >>> keep.tolist(), stop.tolist(), stopping_rule(None)
+        ([True, True], [False, False], FixedBudget())
+    """
 
     name = "budget"
 
@@ -110,6 +134,13 @@ class Discrepancy(StoppingRule):
     Args:
         tau: safety factor (>= 1 is the classical choice; with a prior that cannot fit the data exactly a
             value near 1 may never be reached, and the budget decides).
+
+    Example:
+        >>> rule = Discrepancy(tau=1.0)
+        >>> y = torch.zeros(2, 1, 4, 4)
+        >>> weights = rule.start(y, torch.ones_like(y, dtype=torch.bool), sigma=0.5)  # level 1 * 16 * 0.5**2 = 4
+        >>> rule.observe(0, torch.tensor([5.0, 3.0]), torch.zeros(2))[1].tolist()  # stop: the second image
+        [False, True]
     """
 
     name = "discrepancy"
@@ -139,6 +170,16 @@ class HoldoutStop(StoppingRule):
         patience: iterations without improvement before stopping.
         min_delta: relative improvement that counts as one.
         seed: seed of the held-out set.
+
+    Example:
+        >>> rule = HoldoutStop(fraction=0.25, patience=2)
+        >>> y = torch.zeros(1, 1, 4, 4)
+        >>> weights = rule.start(y, torch.ones_like(y, dtype=torch.bool), sigma=0.1)
+        >>> int((weights == 0).sum())  # 4 of the 16 values are held out of the data term
+        4
+        >>> errors = [3.0, 2.0, 2.5, 2.4]  # held-out errors: (keep, stop) per iteration, patience 2
+        >>> [tuple(t.item() for t in rule.observe(i, torch.zeros(1), torch.tensor([e]))) for i, e in enumerate(errors)]
+        [(True, False), (True, False), (False, False), (False, True)]
     """
 
     name = "holdout"

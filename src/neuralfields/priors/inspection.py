@@ -76,6 +76,15 @@ class ProbeResult:
         distance_percentile: the share (0-100) of training latents whose own nearest-neighbour distance is
             smaller: near 100 means the probe lies farther out than almost all the data.
         reconstruction: ``AE(x)`` ``(C, H, W)``.
+
+    Example:
+        >>> ae = AutoEncoder((8, 8), latent_dim=2, width=4, seed=0)
+        >>> train = torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+        >>> result = probe_report(ae, {"a training image": train[0]}, train)[0]
+        >>> result.latent.shape, result.reconstruction.shape, result.nearest_distance  # it is a training latent
+        (torch.Size([2]), torch.Size([1, 8, 8]), 0.0)
+        >>> sorted(result.row())
+        ['distance_percentile', 'energy', 'latent', 'nearest_distance', 'probe', 'reconstruction_psnr']
     """
 
     name: str
@@ -109,6 +118,15 @@ def probe_report(model: AutoEncoder, probes: dict[str, Tensor], train_images: Te
 
     Returns:
         One :class:`ProbeResult` per probe, in the order given.
+
+    Example:
+        >>> ae = AutoEncoder((8, 8), latent_dim=2, width=4, seed=0)
+        >>> train = torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+        >>> report = probe_report(ae, ood_probes(train), train)
+        >>> [r.name for r in report][:3], report[0].nearest_distance  # the first probe is training image 0
+        (['in-distribution', 'constant', 'constant+noise'], 0.0)
+        >>> all(0.0 <= r.distance_percentile <= 100.0 and r.energy >= 0.0 for r in report)
+        True
     """
     if train_images.shape[0] < 2:
         raise ShapeError("probe_report needs at least 2 training images")

@@ -119,6 +119,15 @@ def parametrize_registered(kind: str, *, exclude: Iterable[str] = (), by_check: 
             @nft.parametrize_registered("field", by_check=True)
             def test_field_contract(name, check):
                 nft.check_registered("field", name, only=[check])
+
+        The mark holds what it parametrizes over:
+
+        >>> mark = parametrize_registered("operator", exclude=["mask"])
+        >>> mark.args[0], "downsample" in mark.args[1], "mask" in mark.args[1]
+        ('name', True, False)
+        >>> mark = parametrize_registered("operator", by_check=True)
+        >>> mark.args[0], ("downsample", "adjointness") in mark.args[1]
+        (('name', 'check'), True)
     """
     import pytest
 

@@ -17,9 +17,20 @@ from .autoencoder import AutoEncoderFitResult, train_autoencoder
 from .hyper import HyperFitResult, fit_hyper
 from .meta import MetaLearnResult, meta_learn
 from .shared_encoder import SharedEncoderResult, train_shared_encoder
+from .derivatives import coordinate_gradient, image_gradient, image_laplacian, laplacian
+from .supervision import SDF_WEIGHTS, PoissonResult, SDFResult, fit_poisson, fit_sdf
 
 __all__ = [
     "fit",
+    "fit_sdf",
+    "fit_poisson",
+    "SDFResult",
+    "PoissonResult",
+    "SDF_WEIGHTS",
+    "coordinate_gradient",
+    "laplacian",
+    "image_gradient",
+    "image_laplacian",
     "fit_dataset",
     "fit_many",
     "FitManyResult",

@@ -72,6 +72,17 @@ def augment_batch(augment: nn.Module, images: Tensor, held_out: Tensor, seed: in
 
     Returns:
         ``(augmented (B, C, H, W), trainable (B, H, W) boolean)``.
+
+    Example:
+        >>> aug = augmentation((8, 8), rotation=0.0, crop_scale=None, jitter=0.0)  # random flips only
+        >>> images = torch.rand(2, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+        >>> held = torch.zeros(2, 8, 8, dtype=torch.bool)
+        >>> held[:, 3:5, 3:5] = True
+        >>> out, trainable = augment_batch(aug, images, held, seed=0)
+        >>> out.shape, trainable.sum((1, 2)).tolist()  # the 4 held-out pixels are not trained on
+        (torch.Size([2, 1, 8, 8]), [60, 60])
+        >>> bool(torch.equal(augment_batch(aug, images, held, seed=0)[0], out))  # one seed, one batch
+        True
     """
     held = held_out[:, None].float()
     images = _fill_from_training_pixels(images, held)

@@ -34,6 +34,15 @@ class AutoEncoderFitResult(TrainResult):
             ``moment_weight`` is 0) and the step time; with test images, their reconstruction PSNR
             (``val_psnr`` at ``val_step``, 0: before training).
         stopped_early: a callback stopped the run before ``steps``.
+
+    Example:
+        >>> import neuralfields as nf
+        >>> ae = nf.priors.AutoEncoder((8, 8), latent_dim=2, width=4, seed=0)
+        >>> images = nf.data.load_dataset("shapes", n=16, size=8)
+        >>> res = train_autoencoder(ae, images[:12], steps=4, batch_size=4, moment_weight=0.1, test_images=images[12:],
+        ...                         eval_every=2, progress=False)
+        >>> res.steps, len(res.loss), len(res.moment_loss), res.history.val_step, res.moment_loss[0] > 0
+        (4, 4, 4, [0, 2, 4], True)
     """
 
     @property

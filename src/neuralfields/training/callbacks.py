@@ -25,6 +25,14 @@ class Snapshots(Callback):
 
     Attributes:
         images: dict step -> rendered image ``(C, *shape)`` in [0, 1], on the CPU.
+
+    Example:
+        >>> import neuralfields as nf
+        >>> snaps = nf.Snapshots(every=5, at=[1], shape=(12, 12))
+        >>> img = nf.data.load_image("synthetic", size=8)
+        >>> res = nf.fit(nf.Siren(2, 1, hidden_features=8, seed=0), img, steps=10, callbacks=[snaps], progress=False)
+        >>> sorted(snaps.images), snaps.images[10].shape
+        ([1, 5, 10], torch.Size([1, 12, 12]))
     """
 
     def __init__(self, every: int | None = None, at: Sequence[int] = (), shape: Sequence[int] | None = None) -> None:
@@ -44,7 +52,16 @@ class Snapshots(Callback):
 
 
 class StopAtPSNR(Callback):
-    """Stop once the training PSNR reaches ``target`` dB (or the held-out PSNR, with ``validation``)."""
+    """Stop once the training PSNR reaches ``target`` dB (or the held-out PSNR, with ``validation``).
+
+    Example:
+        >>> import neuralfields as nf
+        >>> img = nf.data.load_image("synthetic", size=8)
+        >>> res = nf.fit(nf.Siren(2, 1, hidden_features=16, seed=0), img, steps=500, callbacks=[nf.StopAtPSNR(25.0)],
+        ...              progress=False)
+        >>> res.stopped_early, res.steps < 500, res.history.psnr[-1] >= 25.0
+        (True, True, True)
+    """
 
     def __init__(self, target: float, validation: bool = False) -> None:
         self.target = target

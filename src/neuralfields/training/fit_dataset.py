@@ -47,6 +47,18 @@ class DatasetFitResult:
         snapshots: ``{item: {step: image}}`` renders of chosen items at chosen steps.
         steps: steps done.
         stopped_early: a callback stopped the fit before ``steps``.
+
+    Example:
+        >>> import neuralfields as nf
+        >>> images = nf.data.load_dataset("shapes", n=3, size=8)
+        >>> cond = nf.BinaryCode(3)
+        >>> f = nf.ConditionedField(nf.Siren(2 + cond.extra_features, 1, hidden_features=16, seed=0), cond)
+        >>> res = nf.fit_dataset(f, images, steps=10, holdout=0.25, snapshot_items=[0], snapshot_steps=[5, 10],
+        ...                      progress=False)
+        >>> res.steps, len(res.item_psnr), len(res.item_val_psnr), tuple(res.holdout.shape), sorted(res.snapshots[0])
+        (10, 3, 3, (3, 8, 8), [5, 10])
+        >>> res.holdout.sum((1, 2)).tolist(), sorted(res.summary())[:3]
+        ([16, 16, 16], ['item_psnr', 'item_val_psnr', 'psnr'])
     """
 
     field: ConditionedField

@@ -23,6 +23,15 @@ class FitResult:
         val_psnr: PSNR on the held-out samples after the last step, or ``None`` without held-out samples.
         steps: number of steps done in total (including those before a resume).
         stopped_early: a callback stopped the fit before ``steps``.
+
+    Example:
+        >>> import neuralfields as nf
+        >>> img = nf.data.load_image("synthetic", size=16)
+        >>> res = nf.fit(nf.Siren(2, 1, hidden_features=16, seed=0), img, steps=20, holdout=0.1, progress=False)
+        >>> res.steps, len(res.history), res.val_psnr is not None, res.psnr > res.history.psnr[0]
+        (20, 20, True, True)
+        >>> sorted(res.summary())
+        ['psnr', 'seconds', 'seconds_per_step', 'steps', 'stopped_early', 'val_psnr']
     """
 
     field: Field
@@ -58,6 +67,13 @@ class TrainResult:
     Attributes:
         history: the run's :class:`~neuralfields.History`.
         stopped_early: a callback stopped the run before its ``steps``.
+
+    Example:
+        >>> TrainResult(History(step=[1, 2, 3], loss=[0.3, 0.2, 0.1])).steps, TrainResult(History()).steps
+        (3, 0)
+        >>> from neuralfields.training import AutoEncoderFitResult, HyperFitResult
+        >>> issubclass(HyperFitResult, TrainResult), issubclass(AutoEncoderFitResult, TrainResult)
+        (True, True)
     """
 
     history: History

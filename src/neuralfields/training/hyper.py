@@ -32,6 +32,14 @@ class HyperFitResult(TrainResult):
             weighted latent loss), its PSNR (``psnr``: [0, 1] scale, before the update) and the step time;
             the test PSNR (``val_psnr``) at ``val_step`` (0: before training).
         stopped_early: a callback stopped the run before ``steps``.
+
+    Example:
+        >>> import neuralfields as nf
+        >>> m = nf.HyperSiren((8, 8), 1, latent_dim=4, hidden_features=8, encoder_width=4, seed=0)
+        >>> x = nf.data.load_dataset("shapes", n=6, size=8)
+        >>> res = fit_hyper(m, x[:4], steps=3, batch_size=2, test_images=x[4:], progress=False)
+        >>> res.steps, len(res.train_loss), res.test_step, res.test_psnr_final == res.test_psnr[-1]
+        (3, 3, [0, 1, 2, 3], True)
     """
 
     @property

@@ -55,6 +55,25 @@ class Initialisation:
     keeps its architecture, its parameters end finite, one configuration gives the same weights every
     time, torch's global RNG is left alone, and a field the strategy cannot start raises a
     :class:`~neuralfields.errors.ConfigError` that says why.
+
+    Example:
+        A strategy of one's own (the output layer's weights scaled down), used by a fit:
+
+        >>> import neuralfields as nf
+        >>> class QuietOutput(Initialisation):
+        ...     def __call__(self, field):
+        ...         with torch.no_grad():
+        ...             field.layers[-1].weight.mul_(0.1)
+        ...         return field
+        >>> f = nf.Siren(2, 1, hidden_features=8, seed=0)
+        >>> before = f.layers[-1].weight.clone()
+        >>> bool(torch.allclose(QuietOutput()(f).layers[-1].weight, 0.1 * before))
+        True
+        >>> img = nf.data.load_image("synthetic", size=8)
+        >>> nf.fit(nf.Siren(2, 1, hidden_features=8, seed=0), img, steps=5, init=QuietOutput(), progress=False).steps
+        5
+        >>> isinstance(resolve_init("paper"), Initialisation)
+        True
     """
 
     def __call__(self, field: Field) -> Field:
@@ -178,6 +197,13 @@ def start_from(field: Field, source: Field | str | os.PathLike[str], names: Sequ
     Raises:
         ConfigError: the starting point has another architecture (family, config or shapes).
         FileFormatError: a missing or broken file.
+
+    Example:
+        >>> import neuralfields as nf
+        >>> a, b = nf.Siren(2, 1, hidden_features=8, seed=0), nf.Siren(2, 1, hidden_features=8, seed=1)
+        >>> b = start_from(b, a, names=["layers.0.weight"])  # only the first layer's weights
+        >>> bool(torch.equal(b.layers[0].weight, a.layers[0].weight)), bool(torch.equal(b.layers[1].weight, a.layers[1].weight))
+        (True, False)
     """
     where = "the starting point"
     if not isinstance(source, Field):
@@ -267,6 +293,8 @@ class MetaInit(_LearnedStart):
         >>> path = nf.training.meta_learn(nf.Siren(2, 1, 16, seed=0), imgs, steps=3, progress=False).save(
         ...     os.path.join(tempfile.mkdtemp(), "start.safetensors"))
         >>> res = nf.fit(nf.Siren(2, 1, 16, seed=5), imgs[0], steps=10, init=path, progress=False)
+        >>> res.steps, MetaInit(path).path.name
+        (10, 'start.safetensors')
     """
 
     _what, _example_count = "meta", 4
@@ -288,6 +316,14 @@ class SharedEncoderInit(_LearnedStart):
             example configurations only); training happens at every call.
         kwargs: passed to :func:`~neuralfields.training.train_shared_encoder` (``shared_layers``,
             ``steps``, ``lr``, ``seed``, ...).
+
+    Example:
+        >>> import neuralfields as nf
+        >>> imgs = nf.data.load_dataset("shapes", n=3, size=8)
+        >>> f = SharedEncoderInit(signals=imgs, steps=5)(nf.Siren(2, 1, hidden_features=8, hidden_layers=3, seed=1))
+        >>> fresh = dict(nf.Siren(2, 1, hidden_features=8, hidden_layers=3, seed=1).named_parameters())
+        >>> [name for name, p in f.named_parameters() if not torch.equal(p, fresh[name])]  # the head is the field's own
+        ['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias']
     """
 
     _what = "shared-encoder"
@@ -307,6 +343,14 @@ def resolve_init(init: InitLike) -> Callable[[Field], Any] | None:
 
     Raises:
         UnknownNameError: an unknown name. ConfigError: not a name, spec or callable.
+
+    Example:
+        >>> resolve_init(None) is None, type(resolve_init("paper")).__name__
+        (True, 'PaperInit')
+        >>> resolve_init({"name": "weight-scaling", "config": {"alpha": 2.0}}).alpha
+        2.0
+        >>> type(resolve_init("start.safetensors")).__name__  # a starting-point file, read when the strategy runs
+        'MetaInit'
     """
     if init is None:
         return None

@@ -58,6 +58,18 @@ class MetaLearnResult:
         steps: meta-steps done.
         stopped_early: a callback stopped the run.
         algorithm: the algorithm used.
+
+    Example:
+        >>> import neuralfields as nf, os, tempfile
+        >>> imgs = nf.data.load_dataset("shapes", n=6, size=8)
+        >>> res = meta_learn(nf.Siren(2, 1, hidden_features=8, seed=0), imgs[:4], steps=3, meta_batch=2,
+        ...                  val_signals=imgs[4:], eval_every=1, progress=False)
+        >>> res.steps, res.algorithm, res.history.val_step, type(res.field).__name__
+        (3, 'reptile', [1, 2, 3], 'Siren')
+        >>> path = res.save(os.path.join(tempfile.mkdtemp(), "start.safetensors"))  # a starting point for init=
+        >>> f = nf.training.resolve_init(path)(nf.Siren(2, 1, hidden_features=8, seed=5))
+        >>> all(torch.equal(a, b) for a, b in zip(f.parameters(), res.field.parameters()))
+        True
     """
 
     field: Field

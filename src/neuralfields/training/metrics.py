@@ -42,6 +42,12 @@ def ssim(pred: Tensor, target: Tensor, window_size: int = 11, data_range: float 
     Args:
         pred, target: images ``(C, H, W)`` or ``(B, C, H, W)`` in [0, 1].
         window_size: odd Gaussian window size (smaller for tiny images).
+
+    Example:
+        >>> img = torch.rand(1, 16, 16, generator=torch.Generator().manual_seed(0))
+        >>> noisy = (img + 0.1 * torch.randn(1, 16, 16, generator=torch.Generator().manual_seed(1))).clamp(0, 1)
+        >>> ssim(img, img), 0.5 < ssim(noisy, img) < 1.0, ssim(1 - img, img) < 0.0
+        (1.0, True, True)
     """
     _check_pair(pred, target)
     if pred.dim() == 3:

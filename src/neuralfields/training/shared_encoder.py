@@ -66,6 +66,20 @@ class SharedEncoderResult:
         history: ``loss`` / ``psnr`` of the mean over the signals (per signal in ``history.items``).
         steps: steps done.
         stopped_early: a callback stopped the run.
+
+    Example:
+        >>> import neuralfields as nf, os, tempfile
+        >>> imgs = nf.data.load_dataset("shapes", n=4, size=8)
+        >>> res = train_shared_encoder(nf.Siren(2, 1, 8, hidden_layers=3, seed=0), imgs, steps=3, progress=False)
+        >>> res.shared, res.steps, res.history.num_items
+        (['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias'], 3, 4)
+        >>> {name: tuple(h.shape) for name, h in res.heads.items()}  # one head per signal
+        {'layers.2.weight': (4, 8, 8), 'layers.2.bias': (4, 8), 'layers.3.weight': (4, 1, 8), 'layers.3.bias': (4, 1)}
+        >>> path = res.save(os.path.join(tempfile.mkdtemp(), "encoder.safetensors"))
+        >>> f = nf.training.resolve_init(path)(nf.Siren(2, 1, 8, hidden_layers=3, seed=7))  # the shared layers only
+        >>> same = [bool(torch.equal(f.layers[i].weight, res.field.layers[i].weight)) for i in range(4)]
+        >>> same  # layers 0 and 1 transferred, the head (2 and 3) the field's own
+        [True, True, False, False]
     """
 
     field: Field
