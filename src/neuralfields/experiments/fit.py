@@ -18,7 +18,7 @@ from ..data import save_image
 from ..errors import ConfigError, OptionalDependencyError
 from ..fields import Field, render
 from ..io import save
-from ..training import DEFAULTS, fit, psnr, ssim
+from ..training import DEFAULTS, FitResult, fit, psnr, ssim
 from ._report import write_json, write_run
 
 __all__ = ["FitConfig", "fit_image", "build_field"]
@@ -84,6 +84,23 @@ class FitConfig:
             raise ConfigError(f"frequency must be a number, 'auto' or None, got {self.frequency!r}")
 
 
+def fit_to_report(cfg: FitConfig, signal: Tensor, out: str | os.PathLike[str], data: dict[str, Any],
+                  progress: bool) -> tuple[Path, Field, dict[str, Any], FitResult]:  # fmt: skip
+    """The shared start of a fit report: create ``out``, record ``run.json``, build the field and fit it
+    (checkpoints in ``out`` when ``cfg`` asks); ``(out, field, frequency setting, result)``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_run(out, "fit", cfg, data)
+    field, setting = build_field(cfg, signal)
+    ckpt = out / "checkpoint.safetensors" if (cfg.checkpoint_every or cfg.resume) else None
+    result = fit(
+        field, signal, steps=cfg.steps, lr=cfg.lr, batch_size=cfg.batch_size, schedule=cfg.schedule, holdout=cfg.holdout,
+        seed=cfg.seed, checkpoint=ckpt, checkpoint_every=cfg.checkpoint_every, resume=cfg.resume,
+        value_range=cfg.value_range, progress=progress,
+    )  # fmt: skip
+    return out, field, setting, result
+
+
 def build_field(cfg: FitConfig, signal: Tensor) -> tuple[Field, dict[str, Any]]:
     """The field ``cfg`` asks for, for a gridded ``signal (C, *spatial)``; and the frequency setting it got
     (``{}`` for the family's default)."""
@@ -143,16 +160,7 @@ def fit_image(
     """
     cfg = config or FitConfig()
     c, h, w = image.shape
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_run(out, "fit", cfg, data if data is not None else {"image": source})
-    field, setting = build_field(cfg, image)
-    ckpt = out / "checkpoint.safetensors" if (cfg.checkpoint_every or cfg.resume) else None
-    result = fit(
-        field, image, steps=cfg.steps, lr=cfg.lr, batch_size=cfg.batch_size, schedule=cfg.schedule,
-        holdout=cfg.holdout, seed=cfg.seed, checkpoint=ckpt, checkpoint_every=cfg.checkpoint_every,
-        resume=cfg.resume, progress=progress,
-    )  # fmt: skip
+    out, field, setting, result = fit_to_report(cfg, image, out, data if data is not None else {"image": source}, progress)
     save(field, out / "field.safetensors", metadata={"source": source})
     recon = render(field, (h, w))
     save_image(recon, out / "reconstruction.png")

@@ -19,10 +19,9 @@ from .._wav import save_audio
 from ..errors import FileFormatError, InvalidDataError, NeuralFieldsError, OptionalDependencyError, ShapeError
 from ..fields import render
 from ..io import save
-from ..training import fit
 from ..training.metrics import psnr
-from ._report import write_json, write_run
-from .fit import FitConfig, build_field
+from ._report import write_json
+from .fit import FitConfig, fit_to_report
 
 __all__ = ["fit_signal", "load_array"]
 
@@ -115,16 +114,7 @@ def fit_signal(
         raise ShapeError(f"audio is (channels, samples), got {tuple(signal.shape)}")
     if cfg.value_range is None:
         cfg = FitConfig(**{**asdict(cfg), "value_range": (-1.0, 1.0) if sample_rate else _range_of(signal)})
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_run(out, "fit", cfg, data if data is not None else {"signal": source})
-    field, setting = build_field(cfg, signal)
-    ckpt = out / "checkpoint.safetensors" if (cfg.checkpoint_every or cfg.resume) else None
-    result = fit(
-        field, signal, steps=cfg.steps, lr=cfg.lr, batch_size=cfg.batch_size, schedule=cfg.schedule, holdout=cfg.holdout,
-        seed=cfg.seed, checkpoint=ckpt, checkpoint_every=cfg.checkpoint_every, resume=cfg.resume,
-        value_range=cfg.value_range, progress=progress,
-    )  # fmt: skip
+    out, field, setting, result = fit_to_report(cfg, signal, out, data if data is not None else {"signal": source}, progress)
     extra = {"source": source, "value_range": json.dumps(list(cfg.value_range))}
     if sample_rate:
         extra.update(sample_rate=str(sample_rate), samples=str(signal.shape[1]))
