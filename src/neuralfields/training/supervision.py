@@ -181,7 +181,8 @@ def fit_sdf(
     settings = {"batch_size": m, "seed": seed, "weights": w, "normals": normals is not None}
     history, done, early = _engine(_DerivativeTask(field, loss_of, errors, None), steps, lr, eval_every, callbacks,
                                    checkpoint, checkpoint_every, resume, settings, progress, "fit sdf")  # fmt: skip
-    final = errors()
+    evaluated = history.val_step[-1:] == [done]  # the engine evaluates after the last step (unless stopped early)
+    final = {k: history.val_metrics[k][-1] for k in ("surface_error", "eikonal_error")} if evaluated else errors()
     return SDFResult(history=history, stopped_early=early, field=field, steps=done, **final)
 
 
@@ -278,4 +279,5 @@ def fit_poisson(
     settings = {"supervise": supervise, "batch_size": batch_size, "seed": seed}
     history, done, early = _engine(_DerivativeTask(field, loss_of, evaluate, (h, w)), steps, lr, eval_every, callbacks,
                                    checkpoint, checkpoint_every, resume, settings, progress, f"fit {supervise}")  # fmt: skip
-    return PoissonResult(history=history, stopped_early=early, field=field, steps=done, psnr=evaluate()["psnr"])
+    psnr = history.val_psnr[-1] if history.val_step[-1:] == [done] else evaluate()["psnr"]
+    return PoissonResult(history=history, stopped_early=early, field=field, steps=done, psnr=psnr)
