@@ -1,13 +1,14 @@
 """Latent inspection, the train-prior and restore reports and their commands."""
 
 import json
+import warnings
 
 import pytest
 import torch
 
 import neuralfields as nf
 from neuralfields.cli import main
-from neuralfields.errors import ConfigError, InvalidDataError, ShapeError
+from neuralfields.errors import ConfigError, EdgeOfGridWarning, InvalidDataError, ShapeError
 from neuralfields.experiments import RestoreConfig, TrainPriorConfig, load_priors, restore, train_prior
 from neuralfields.experiments.priors import split_indices
 from neuralfields.priors import AutoEncoder, ood_probes, probe_report
@@ -85,19 +86,23 @@ def test_train_prior_report(prior_report):
 def test_restore_report(tmp_path, prior_report, digits):
     folder, m_prior = prior_report
     priors, heldout = load_priors(folder)
-    cfg = RestoreConfig(task="inpaint", sigma=0.02, iterations=60, snapshots=(20, 60), validation=4, test=6,
-                        lams={"plain": (1.0, 10.0), "tv": (0.1,)}, methods=("plain", "tv", "field"))  # fmt: skip
-    m = restore(digits, tmp_path, cfg, priors=priors, heldout=heldout, progress=False)
+    cfg = RestoreConfig(task="inpaint", sigma=0.02, iterations=60, snapshots=(20, 60), test=6,
+                        lams={"plain": (1.0, 10.0, 100.0)}, methods=("plain", "tv", "field"))  # fmt: skip
+    with pytest.warns(EdgeOfGridWarning):  # 60 iterations and a 3-point grid: some choice lands at an edge
+        m = restore(digits, tmp_path, cfg, priors=priors, heldout=heldout, progress=False)
     assert {p.name for p in tmp_path.iterdir()} == RESTORE_REPORT
-    assert m["images"]["validation"] == 4 and m["images"]["test"] == 6
+    assert m["images"]["test"] == 6
     assert set(m["methods"]) == {"plain", "tv", "field"}
-    plain = m["methods"]["plain"]
-    assert set(plain["validation_psnr_by_lam"]) == {"1.0", "10.0"}
-    assert str(plain["lam"]) in plain["validation_psnr_by_lam"]
-    assert plain["validation_psnr_by_lam"][str(plain["lam"])] == max(plain["validation_psnr_by_lam"].values())
+    plain, tv, fld = m["methods"]["plain"], m["methods"]["tv"], m["methods"]["field"]
+    assert set(plain["lam_psnr_by_grid_weight"]) == {"1.0", "10.0", "100.0"} and len(plain["lam"]) == 6
+    assert all(1.0 <= v <= 100.0 for v in plain["lam"]) and plain["lam_rule"] == "discrepancy"
+    assert plain["best_grid_lam_psnr"] == max(plain["lam_psnr_by_grid_weight"].values())
+    assert len(tv["lam_psnr_by_grid_weight"]) == 9 and fld["lam"] is None  # tv: its default grid; field: no prior
     assert set(plain["psnr_at"]) == {"20", "60"}
     assert plain["psnr_at"]["60"] > m["corrupted_psnr"]  # the learned prior fills the hidden quarter
-    assert 0 <= plain["early_stop"]["mean_iteration"] <= 60
+    assert plain["early_stop"]["rule"] == "budget" and plain["early_stop"]["mean_iteration"] == 60
+    best = plain["best_iteration_in_hindsight"]
+    assert 0 <= best["iteration"] <= 60 and best["psnr"] >= plain["psnr_early_stop"] - 1e-6
 
 
 def test_restore_bad_input(tmp_path, digits):
@@ -114,12 +119,14 @@ def test_commands(tmp_path, capsys):
                  "--latent-dim", "2", "--out", str(tmp_path / "p")]) == 0  # fmt: skip
     assert "moment-matched" in capsys.readouterr().out
     assert {p.name for p in (tmp_path / "p").iterdir()} == PRIOR_REPORT | {"run.json"}  # the command records its run
-    code = main(["restore", "shapes", "--task", "superres", "--n", "48", "--size", "8", "--priors", str(tmp_path / "p"),
-                 "--iterations", "30", "--snapshots", "10,30", "--test", "4", "--methods", "plain,tv",
-                 "--out", str(tmp_path / "r"), "--no-progress"])  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EdgeOfGridWarning)  # a 30-iteration solve may choose an edge weight
+        code = main(["restore", "shapes", "--task", "superres", "--n", "48", "--size", "8", "--priors", str(tmp_path / "p"),
+                     "--iterations", "30", "--snapshots", "10,30", "--test", "4", "--methods", "plain,tv",
+                     "--out", str(tmp_path / "r"), "--no-progress"])  # fmt: skip
     assert code == 0
     out = capsys.readouterr().out
-    assert "superres (sigma 0.01)" in out and "plain" in out and "@30" in out
+    assert "superres (sigma 0.01)" in out and "plain" in out and "@30" in out and "best iteration in hindsight" in out
     m = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert set(m["methods"]) == {"plain", "tv"} and m["config"]["task"] == "superres"
     assert main(["restore", "shapes", "--task", "denoise", "--n", "20", "--size", "8", "--priors", str(tmp_path / "p"),

@@ -225,8 +225,8 @@ def test_stopping_rules_are_a_registry_kind(shapes, isolated_registry):
 
 def test_steps_and_eval_every_have_their_earlier_names(shapes):
     y = Denoise().measure(shapes, sigma=0.1, seed=0)
-    a = solve(y, "denoise", "tv", sigma=0.1, steps=12, eval_every=4, reference=shapes, progress=False)
-    b = solve(y, "denoise", "tv", sigma=0.1, iterations=12, record_every=4, reference=shapes, progress=False)
+    a = solve(y, "denoise", "tv", sigma=0.1, lam=1.0, steps=12, eval_every=4, reference=shapes, progress=False)
+    b = solve(y, "denoise", "tv", sigma=0.1, lam=1.0, iterations=12, record_every=4, reference=shapes, progress=False)
     assert a.iterations == b.iterations == 12 and torch.equal(a.x, b.x)
     assert a.history.val_step == b.history.val_step == [0, 4, 8, 12]
     with pytest.raises(ConfigError, match="give steps or iterations"):

@@ -14,7 +14,7 @@ from torch import Tensor
 from .errors import ConfigError, DTypeError, InvalidDataError, ShapeError
 
 __all__ = [
-    "check_value_range","check_option", "check_positive_int", "check_positive_float", "check_float_tensor", "check_images", "check_coords", "check_seed", "generator", "image_size"]
+    "check_value_range", "check_option", "check_positive_int", "check_positive_float", "check_float_tensor", "check_images", "check_coords", "check_seed", "generator", "image_size", "user_stacklevel"]
 
 
 def check_option(what: str, value: Any, options: Sequence[str]) -> str:
@@ -168,3 +168,16 @@ def check_value_range(value_range: Any) -> tuple[float, float] | None:
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise ConfigError(f"value_range must be finite with low < high, got {value_range!r}")
     return low, high
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` of a warning raised here that points at the first caller outside neuralfields
+    (the user's line), however deep inside the library the warning is raised."""
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level

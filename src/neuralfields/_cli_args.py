@@ -103,7 +103,7 @@ def listing(names: Iterable[str]) -> str:
 
 def add_image_set_arguments(p: argparse.ArgumentParser, default_size: int, n_help: str, size_note: str = "") -> None:
     """The image-set arguments of train-prior, restore and hyper-train."""
-    p.add_argument("data", metavar="DATA", nargs="?", default="digits", help="a folder of images, or digits | crops | shapes (default: digits)")
+    p.add_argument("data", metavar="DATA", nargs="?", default="digits", help="a folder of images, or digits | crops | patches | shapes (default: digits)")
     p.add_argument("--out", required=True, type=Path, help="report folder (created)")
     p.add_argument("--n", type=positive, default=None, help=n_help)
     p.add_argument("--size", type=positive, default=default_size, help=f"image size{size_note} (default: {default_size})")

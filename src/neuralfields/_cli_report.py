@@ -21,7 +21,7 @@ def train_prior_command(args: argparse.Namespace, recorded: Any, image_set: tupl
     else:
         settings: dict[str, Any] = {
             "latent_dim": args.latent_dim, "moment_weight": args.moment_weight, "test_fraction": args.test_fraction,
-            "seed": args.seed,
+            "seed": args.seed, "patch": source["data"] == "patches",
         }  # fmt: skip
         if args.width is not None:
             settings["width"] = args.width
@@ -29,13 +29,17 @@ def train_prior_command(args: argparse.Namespace, recorded: Any, image_set: tupl
             settings["steps"] = args.steps
         config = TrainPriorConfig.quick(**settings) if args.quick else TrainPriorConfig(**settings)
     size = images.shape[-1]
-    print(f"training two autoencoders on {images.shape[0]} images of {size}x{size} from {source['data']}")
+    kind = "patch autoencoders (for images of any size)" if config.patch else "autoencoders"
+    print(f"training two {kind} on {images.shape[0]} images of {size}x{size} from {source['data']}")
     m = train_prior(images, args.out, config, labels=labels)
     write_run(args.out, "train-prior", config, source)
     for name, res in m["models"].items():
         t = res["test"]
-        print(f"{name:15s} test reconstruction {t['reconstruction_psnr']:.2f} dB, KS to uniform {t['ks_mean']:.3f} "
-              f"(max {t['ks_max']:.3f}), pair occupancy {t['pair_occupancy']:.2f}")  # fmt: skip
+        print(f"{name:15s} test reconstruction {t['reconstruction_psnr']:.2f} dB (train {res['train']['reconstruction_psnr']:.2f}), "
+              f"KS to uniform {t['ks_mean']:.3f} (max {t['ks_max']:.3f}), pair occupancy {t['pair_occupancy']:.2f}, "
+              f"{res['steps']} steps in {res['seconds']:.0f} s")  # fmt: skip
+        for caveat in res["health"]["caveats"]:
+            print(f"{'':15s} caveat: {caveat}")
     print(f"wrote {args.out}/")
     return 0
 
@@ -48,6 +52,7 @@ def restore_command(args: argparse.Namespace, recorded: Any, image_set: tuple[An
     from .experiments._report import config_from, write_run
     from .experiments.priors import TrainPriorConfig, load_priors, train_prior
     from .experiments.restore import RestoreConfig, restore
+    from .priors import PatchAutoEncoder
 
     images, labels, source = image_set
     if recorded is not None:
@@ -79,6 +84,8 @@ def restore_command(args: argparse.Namespace, recorded: Any, image_set: tuple[An
     else:
         folder = Path(priors_folder)
     priors, heldout = load_priors(folder)
+    if any(isinstance(p, PatchAutoEncoder) for p in priors.values()):
+        heldout = None  # patch priors were trained on another image set (patches), so every image is unseen
     if heldout is not None and int(heldout.max()) >= images.shape[0]:
         raise ConfigError(f"the priors in {folder} were trained on more images than --n {images.shape[0]}; use the same --n")
     m = restore(images, args.out, config, priors=priors, heldout=heldout, progress=not args.no_progress)
@@ -86,9 +93,20 @@ def restore_command(args: argparse.Namespace, recorded: Any, image_set: tuple[An
     print(f"{config.task} (sigma {config.sigma}): corrupted {m['corrupted_psnr']:.2f} dB")
     for name, r in m["methods"].items():
         at = ", ".join(f"@{k} {v:.2f}" for k, v in r["psnr_at"].items())
-        print(f"  {name:15s} {at}, early stop {r['psnr_early_stop']:.2f} dB (iteration {r['early_stop']['mean_iteration']:.0f})")
+        best = r["best_iteration_in_hindsight"]
+        lam = "" if r["lam"] is None else f"; lam {_geo_mean(r['lam']):.3g} ({r['lam_rule'] or 'fixed'})"
+        if r["best_grid_lam_psnr"] is not None:
+            lam += f", best grid lam in hindsight {r['best_grid_lam_psnr']:.2f} dB"
+        print(f"  {name:15s} {at}; stop ({r['early_stop']['rule']}) {r['psnr_early_stop']:.2f} dB at iteration "
+              f"{r['early_stop']['mean_iteration']:.0f}, best iteration in hindsight {best['psnr']:.2f} dB at {best['iteration']}{lam}")  # fmt: skip
     print(f"wrote {args.out}/")
     return 0
+
+
+def _geo_mean(values: list[float]) -> float:
+    import math
+
+    return math.exp(sum(math.log(max(v, 1e-300)) for v in values) / len(values))
 
 
 def hyper_train_command(args: argparse.Namespace, recorded: Any, image_set: tuple[Any, Any, dict[str, Any]]) -> int:

@@ -117,14 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
                     "Train two autoencoders (plain, and with the latent moment-matched to the uniform distribution) on a "
                     "folder of images or a bundled set and write a report folder: plain.safetensors, "
                     "moment-matched.safetensors, loss.png, latents_<name>.png, probes.png, reconstructions.png, "
-                    "metrics.json and run.json.")  # fmt: skip
-    add_image_set_arguments(p, 8, "number of images (default: all 1797 digits / 1000; 400 with --quick)", ", divisible by 4")
+                    "metrics.json and run.json. With DATA `patches` (8x8 patches of natural images by default) they are patch "
+                    "priors that restore images of any size. The summary flags an undertrained (loss still falling) or "
+                    "overfitting (held-out far below train) model.")  # fmt: skip
+    add_image_set_arguments(p, 8, "number of images (default: all 1797 digits / 20000 patches / 1000; 400 digits / 5000 "
+                            "patches with --quick)", ", divisible by 4")  # fmt: skip
     p.add_argument("--latent-dim", type=positive, default=tp.latent_dim, help=f"latent size (default: {tp.latent_dim})")
     p.add_argument("--width", type=positive, default=None, help=f"channels of the first convolution (default: {tp.width}; {tq.width} with --quick)")
-    p.add_argument("--steps", type=positive, default=None, help=f"training steps (default: {tp.steps}; {tq.steps} with --quick)")
+    p.add_argument("--steps", type=positive, default=None, help=f"training steps (default: {tp.steps}; at most {tq.steps} with --quick)")
     p.add_argument("--moment-weight", type=float, default=tp.moment_weight, help=f"weight of the moment matching (default: {tp.moment_weight:g})")
     p.add_argument("--test-fraction", type=float, default=tp.test_fraction, help=f"images held out of training (default: {tp.test_fraction:g})")
-    p.add_argument("--quick", action="store_true", help="a preset that finishes in well under a minute on 2 CPU cores")
+    p.add_argument("--quick", action="store_true", help="narrower autoencoders trained until the loss stops falling (a "
+                   f"plateau over {tq.plateau_window} steps): QUICK_TIME on 2 CPU cores")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     p.set_defaults(func=_cmd_train_prior)
 
@@ -134,14 +138,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "Corrupt held-out images (Gaussian noise; a hidden quarter; 2x downsampling), restore them with each "
                     "method (the autoencoder priors of `train-prior`, total variation, a SIREN per image) and write a "
                     "report folder: restorations.png, psnr_curves.png, lambda_selection.png, metrics.json, run.json. "
-                    "Without --priors, the priors are trained first (into OUT/priors).")  # fmt: skip
+                    "Each prior's weight is chosen per image from the measurements (lam=auto); the report shows each "
+                    "rule's result next to the best in hindsight. Without --priors, the priors are trained first (into "
+                    "OUT/priors). Patch priors (train-prior patches) restore images of any size.")  # fmt: skip
     add_image_set_arguments(p, 8, "number of images (must match the priors' report)")
     p.add_argument("--task", choices=("denoise", "inpaint", "superres"), default=None, help="the inverse problem (required without --config)")
     p.add_argument("--priors", type=Path, default=None, help="a train-prior report folder (default: train them)")
     p.add_argument("--sigma", type=float, default=None, help="noise level (default: 0.1 for denoise, 0.01 otherwise)")
     p.add_argument("--iterations", type=positive, default=None, help=f"solver budget (default: {rc.iterations}; {rq.iterations} with --quick)")
     p.add_argument("--snapshots", type=str, default=None, help=f"comma-separated iterations to report (default: {','.join(map(str, rc.snapshots))})")
-    p.add_argument("--stop", choices=rules, default=rc.stop, help=f"early-stopping rule: {listing(rules)} (default: {rc.stop})")
+    p.add_argument("--stop", choices=rules, default=rc.stop, help=f"early-stopping rule: {listing(rules)} (default: each "
+                   "solver's own: budget for the priors, see docs/restore.rst)")  # fmt: skip
     p.add_argument("--methods", type=str, default=",".join(rc.methods), help="comma-separated methods")
     p.add_argument("--test", type=positive, default=None, help=f"number of test images (default: {rc.test}; {rq.test} with --quick)")
     p.add_argument("--quick", action="store_true", help="a preset that finishes in about a minute on 2 CPU cores")
@@ -294,6 +301,8 @@ def _cmd_memorize(args: argparse.Namespace) -> int:
 
 
 def _default_n(args: argparse.Namespace) -> int:
+    if args.data == "patches":
+        return 5000 if args.quick else 20000
     return 400 if args.quick else (1797 if args.data in (None, "digits") else 1000)
 
 

@@ -264,9 +264,15 @@ def save_image(image: Tensor, path: str | os.PathLike[str]) -> Path:
 DATASETS: dict[str, str] = {
     "crops": "random crops of the grey scikit-image samples (needs neuralfields[data])",
     "digits": "scikit-learn's handwritten digits, 8x8, 1,797 images (needs neuralfields[data])",
+    "patches": "random patches of natural scikit-image samples at three scales, never camera, astronaut or coffee "
+    "(the restoration test images; needs neuralfields[data])",
     "shapes": "synthetic discs, boxes and stripes (always available)",
 }
 """Bundled image sets for :func:`load_dataset` (name -> description)."""
+
+PATCH_SOURCES = ("chelsea", "coins", "moon", "rocket", "clock", "page", "text", "brick", "gravel", "grass", "immunohistochemistry")
+"""The samples the ``"patches"`` set is cut from: natural images other than the restoration test images
+(camera, astronaut, coffee)."""
 
 _CROP_SOURCES = ("camera", "moon", "coins", "text", "brick", "grass", "gravel", "page", "clock", "astronaut", "coffee", "chelsea", "rocket")
 
@@ -280,11 +286,11 @@ def load_dataset(
         source: a folder of image files (sorted by name, the first ``n``), a folder with one subfolder of
             images per class (``root/class_name/*.png``: classes in sorted order, the first ``n`` images in
             all; :func:`dataset_labels` gives their classes), or a bundled set (see :data:`DATASETS`):
-            ``"crops"``, ``"digits"``, ``"shapes"``.
+            ``"crops"``, ``"digits"``, ``"patches"``, ``"shapes"``.
         n: number of images (at most).
         size: ``H`` or ``(H, W)``; images are resized (crops are cut at that size from resized samples).
         channels: 1 or 3.
-        seed: seed of the random crops / shapes.
+        seed: seed of the random crops / patches / shapes.
 
     Example:
         >>> load_dataset("shapes", n=4, size=16).shape
@@ -300,9 +306,11 @@ def load_dataset(
     name = str(source)
     if name == "shapes":
         return _shapes(n, h, w, channels, seed)
-    if name in ("crops", "digits"):
+    if name in ("crops", "digits", "patches"):
         if not _has_skimage():
             raise OptionalDependencyError("scikit-image / scikit-learn", "data", f"the {name!r} image set")
+        if name == "patches":
+            return _patches(n, h, w, channels, seed)
         return _digits(n, h, w, channels) if name == "digits" else _crops(n, h, w, channels, seed)
     raise UnknownNameError("image set", name, DATASETS, hint="A folder of image files works too.")
 
@@ -356,6 +364,25 @@ def _crops(n: int, h: int, w: int, channels: int, seed: int) -> Tensor:
     out = []
     for i in range(n):
         src = sources[i % len(sources)]
+        y = int(torch.randint(0, src.shape[1] - h + 1, (1,), generator=gen))
+        x = int(torch.randint(0, src.shape[2] - w + 1, (1,), generator=gen))
+        out.append(src[:, y : y + h, x : x + w])
+    return torch.stack(out).contiguous()
+
+
+def _patches(n: int, h: int, w: int, channels: int, seed: int) -> Tensor:
+    """``n`` random ``h x w`` patches of :data:`PATCH_SOURCES` at full, half and quarter resolution."""
+    gen = torch.Generator().manual_seed(seed)
+    sources = []
+    for name in PATCH_SOURCES:
+        image = load_image(name, channels=channels)
+        for scale in (1, 2, 4):
+            size = (image.shape[1] // scale, image.shape[2] // scale)
+            if min(size[0] - h, size[1] - w) >= 0:
+                sources.append(image if scale == 1 else resize(image, size))
+    out = []
+    for _ in range(n):
+        src = sources[int(torch.randint(0, len(sources), (1,), generator=gen))]
         y = int(torch.randint(0, src.shape[1] - h + 1, (1,), generator=gen))
         x = int(torch.randint(0, src.shape[2] - w + 1, (1,), generator=gen))
         out.append(src[:, y : y + h, x : x + w])

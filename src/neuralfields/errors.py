@@ -25,6 +25,7 @@ __all__ = [
     "UnknownNameError",
     "DuplicateNameError",
     "PluginWarning",
+    "EdgeOfGridWarning",
     "FileFormatError",
     "OutputError",
     "CheckpointError",
@@ -107,6 +108,11 @@ class DuplicateNameError(RegistryError):
 
 class PluginWarning(UserWarning):
     """A plugin failed to load (or two plugins claim one name); the rest of neuralfields still works."""
+
+
+class EdgeOfGridWarning(UserWarning):
+    """A value chosen from a grid (e.g. the prior weight of ``lam="auto"``) lies at the grid's edge: the best
+    value may lie outside it, so widen the grid."""
 
 
 class FileFormatError(NeuralFieldsError, ValueError):

@@ -15,8 +15,8 @@ from torch import Tensor
 from ..errors import ConfigError, InvalidDataError
 from ..inverse import per_image_psnr
 from ..io import load, save
-from ..priors import AutoEncoder, ks_uniform, latent_moments, ood_probes, pair_occupancy, probe_report
-from ..training import train_autoencoder
+from ..priors import AutoEncoder, PatchAutoEncoder, ks_uniform, latent_moments, ood_probes, pair_occupancy, probe_report
+from ..training import StopAtPlateau, train_autoencoder, training_health
 from ._report import write_json
 
 __all__ = [
@@ -65,11 +65,17 @@ class TrainPriorConfig:
         moments: which moments it matches, with their weights (default: variance and kurtosis).
         test_fraction: images held out of training (coverage and probes are measured on them too).
         seed: seed of the split, the initialisation and the batches.
+        patch: train :class:`~neuralfields.priors.PatchAutoEncoder` priors: the (square) images are patches,
+            e.g. ``load_dataset("patches", size=8)``, and the priors then take images of any size.
+        plateau_window: stop each training at a loss plateau (:class:`~neuralfields.training.StopAtPlateau`
+            with this window, checked from half of ``steps`` on: an early flat stretch, before an autoencoder
+            whose latent starts saturated begins to learn, is no plateau; ``steps`` is then the most it
+            trains), or ``None`` to train all ``steps``.
 
     Example:
         >>> cfg = TrainPriorConfig.quick(latent_dim=4)
-        >>> cfg.steps, cfg.width, cfg.latent_dim, cfg.moments
-        (600, 16, 4, {'variance': 1.0, 'kurtosis': 1.0})
+        >>> cfg.steps, cfg.plateau_window, cfg.width, cfg.latent_dim, cfg.moments
+        (3000, 200, 16, 4, {'variance': 1.0, 'kurtosis': 1.0})
     """
 
     latent_dim: int = 8
@@ -81,11 +87,14 @@ class TrainPriorConfig:
     moments: dict[str, float] = field(default_factory=lambda: {"variance": 1.0, "kurtosis": 1.0})
     test_fraction: float = 0.2
     seed: int = 0
+    patch: bool = False
+    plateau_window: int | None = None
 
     @classmethod
     def quick(cls, **overrides: Any) -> TrainPriorConfig:
-        """A preset that finishes in well under a minute on 2 CPU cores."""
-        return cls(**{"steps": 600, "width": 16, **overrides})
+        """A preset that trains narrower autoencoders until their loss stops falling (at most 3000 steps):
+        about a minute for both on 2 CPU cores (see ``docs/priors.rst`` for the quality it reaches)."""
+        return cls(**{"steps": 3000, "width": 16, "plateau_window": 200, **overrides})
 
 
 def _coverage(model: AutoEncoder, images: Tensor) -> dict[str, Any]:
@@ -155,23 +164,32 @@ def train_prior(
     n, c, h, w = images.shape
     models, histories, metrics_models = {}, {}, {}
     probes = ood_probes(test, other=other, seed=cfg.seed)
+    if cfg.patch and h != w:
+        raise InvalidDataError(f"patch priors train on square patches, got images of {h}x{w}")
     for name in PRIOR_NAMES:
-        model = AutoEncoder((h, w), channels=c, latent_dim=cfg.latent_dim, width=cfg.width, seed=cfg.seed)
+        if cfg.patch:
+            model: AutoEncoder = PatchAutoEncoder(h, channels=c, latent_dim=cfg.latent_dim, width=cfg.width, seed=cfg.seed)
+        else:
+            model = AutoEncoder((h, w), channels=c, latent_dim=cfg.latent_dim, width=cfg.width, seed=cfg.seed)
         weight = cfg.moment_weight if name == "moment-matched" else 0.0
+        plateau = [StopAtPlateau(cfg.plateau_window, min_steps=cfg.steps // 2)] if cfg.plateau_window else []
         histories[name] = train_autoencoder(
             model, train, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, moment_weight=weight,
-            moments=cfg.moments, seed=cfg.seed, progress=progress,
+            moments=cfg.moments, seed=cfg.seed, progress=progress, callbacks=plateau,
         )  # fmt: skip
         model.eval()
         save(model, out / f"{name}.safetensors")
         models[name] = model
         report = probe_report(model, probes, train)
+        on_train, on_test = _coverage(model, train), _coverage(model, test)
         metrics_models[name] = {
             "moment_weight": weight,
-            "train": _coverage(model, train),
-            "test": _coverage(model, test),
+            "train": on_train,
+            "test": on_test,
             "final_loss": histories[name].loss[-1],
+            "steps": len(histories[name].loss),
             "seconds": sum(histories[name].time),
+            "health": training_health(histories[name].loss, on_train["reconstruction_psnr"], on_test["reconstruction_psnr"]),
             "probes": [r.row() for r in report],
         }
         plot_latent_pairs(
@@ -182,8 +200,7 @@ def train_prior(
             f"pair occupancy {metrics_models[name]['test']['pair_occupancy']:.2f})",
         )  # fmt: skip
 
-    steps = list(range(1, cfg.steps + 1))
-    plot_curves({k: (steps, v.loss) for k, v in histories.items()}, out / "loss.png", xlabel="step",
+    plot_curves({k: (list(range(1, len(v.loss) + 1)), v.loss) for k, v in histories.items()}, out / "loss.png", xlabel="step",
                 ylabel="reconstruction MSE", title="autoencoder training")  # fmt: skip
     with torch.no_grad():
         rows = [[probes[p]] + [models[k](probes[p][None])[0] for k in PRIOR_NAMES] for p in probes]

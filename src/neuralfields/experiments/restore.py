@@ -11,8 +11,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError, InvalidDataError
-from ..inverse import Denoise, Downsample, FieldSolver, Mask, MAPSolver, Operator
+from ..errors import ConfigError
+from ..inverse import Denoise, Downsample, FieldSolver, Mask, MAPSolver, Operator, lam_sweep
+from ..inverse._resolve import _resolve_prior
 from ._report import write_json
 from .priors import _mean_psnr
 
@@ -31,14 +32,16 @@ class RestoreConfig:
         sigma: noise level of the measurements.
         iterations: the budget of every solve.
         snapshots: iterations whose iterates are reported.
-        stop: the early-stopping rule (``"discrepancy"`` or ``"holdout"``); the early-stopping point is
-            reported next to the snapshots.
+        stop: the early-stopping rule (a registered ``"stopping"`` name), or ``None`` for each solver's
+            default (``"budget"`` for the pixel solver, see :class:`~neuralfields.inverse.Solver`); the
+            report shows the rule's result next to the best iteration in hindsight.
         methods: which restorations to run: the prior names (``"plain"``, ``"moment-matched"``), ``"tv"``
             and ``"field"`` (a SIREN per image, no prior).
-        lams: candidate prior weights per method; each method's weight is chosen by PSNR at the first
-            snapshot on the validation images (never on the test images).
-        validation: number of validation images (taken from the held-out images).
-        test: number of test images (the rest of the held-out images, at most this many).
+        lam: the prior weight of every prior method: ``"auto"`` (chosen per image by
+            :func:`~neuralfields.inverse.lam_sweep`, from the measurements only) or a number.
+        lams: per method, the grid of the ``"auto"`` sweep (at least 3 weights; default: the prior's
+            ``lam_range``).
+        test: number of test images (held-out images, at most this many).
         map_lr: learning rate of the pixel (MAP) solver.
         field: the field solver's network config (see :class:`~neuralfields.inverse.FieldSolver`).
         field_lr: learning rate of the field solver.
@@ -46,21 +49,18 @@ class RestoreConfig:
 
     Example:
         >>> cfg = RestoreConfig.quick(task="inpaint")
-        >>> cfg.task, cfg.iterations, cfg.snapshots, cfg.methods
-        ('inpaint', 300, (100, 300), ('plain', 'moment-matched', 'tv', 'field'))
+        >>> cfg.task, cfg.iterations, cfg.snapshots, cfg.methods, cfg.lam, cfg.stop
+        ('inpaint', 300, (100, 300), ('plain', 'moment-matched', 'tv', 'field'), 'auto', None)
     """
 
     task: str = "denoise"
     sigma: float = 0.1
     iterations: int = 10000
     snapshots: tuple[int, ...] = (1000, 10000)
-    stop: str = "discrepancy"
+    stop: str | None = None
     methods: tuple[str, ...] = ("plain", "moment-matched", "tv", "field")
-    lams: dict[str, tuple[float, ...]] = field(
-        default_factory=lambda: {"plain": (1.0, 3.0, 10.0, 30.0), "moment-matched": (1.0, 3.0, 10.0, 30.0),
-                                 "tv": (0.03, 0.1, 0.3, 1.0, 3.0)}  # fmt: skip
-    )
-    validation: int = 32
+    lam: Any = "auto"
+    lams: dict[str, tuple[float, ...]] = field(default_factory=dict)
     test: int = 128
     map_lr: float = 0.01
     field: dict[str, Any] = field(default_factory=lambda: {"hidden_features": 64, "hidden_layers": 3, "first_omega_0": 3.0})
@@ -70,9 +70,7 @@ class RestoreConfig:
     @classmethod
     def quick(cls, **overrides: Any) -> RestoreConfig:
         """A preset that finishes in about a minute on 2 CPU cores."""
-        base = {"iterations": 300, "snapshots": (100, 300), "validation": 8, "test": 16,
-                "lams": {"plain": (3.0, 10.0), "moment-matched": (3.0, 10.0), "tv": (0.1, 1.0)}}  # fmt: skip
-        return cls(**{**base, **overrides})
+        return cls(**{"iterations": 300, "snapshots": (100, 300), "test": 16, **overrides})
 
 
 def task_operator(task: str, shape: tuple[int, int]) -> Operator:
@@ -104,9 +102,15 @@ def restore(
 ) -> dict[str, Any]:
     """Corrupt held-out images, restore them with each method and report the PSNR figures.
 
+    Every prior method's weight is chosen per test image from its measurements alone (``lam="auto"``,
+    see :func:`~neuralfields.inverse.lam_sweep`); each solve stops by ``config.stop`` (default: the
+    solver's own default rule). The report states, per method, what the automatic choices gave next to
+    the best in hindsight: the best grid weight of the sweep and the best iteration of the solve.
+
     The report (``out``): ``restorations.png`` (original / corrupted / each method at each snapshot and
-    at its early-stopping point, a few test images), ``psnr_curves.png`` (mean test PSNR per iteration of
-    each method, with the corrupted input's PSNR), ``lambda_selection.png`` and ``metrics.json``.
+    at its stopping point, a few test images), ``psnr_curves.png`` (mean test PSNR per iteration of each
+    method, with the corrupted input's PSNR), ``lambda_selection.png`` (each prior method's mean test PSNR
+    per grid weight, in hindsight, with the weights the rule chose) and ``metrics.json``.
 
     Args:
         images: the image set ``(N, C, H, W)`` in [0, 1].
@@ -114,8 +118,8 @@ def restore(
         config: settings (default :class:`RestoreConfig`).
         priors: name -> prior with an ``energy`` (e.g. the autoencoders of :func:`train_prior`), for the
             methods that name one.
-        heldout: indices of the images the priors never saw; validation and test images come from them
-            (default: all images).
+        heldout: indices of the images the priors never saw; the test images come from them (default: all
+            images).
         progress: progress bars.
 
     Returns:
@@ -126,13 +130,12 @@ def restore(
 
         >>> import neuralfields as nf, tempfile
         >>> images = nf.data.load_dataset("shapes", n=4, size=8)
-        >>> cfg = RestoreConfig.quick(iterations=4, snapshots=(2, 4), validation=1, test=2, methods=("tv", "field"),
-        ...                           lams={"tv": (0.1, 1.0)})
+        >>> cfg = RestoreConfig.quick(iterations=4, snapshots=(2, 4), test=2, methods=("tv", "field"), lam=1.0)
         >>> m = restore(images, tempfile.mkdtemp(), cfg, progress=False)
-        >>> sorted(m["methods"]), m["images"]["validation"], m["images"]["test"], sorted(m["methods"]["tv"]["psnr_at"])
-        (['field', 'tv'], 1, 2, ['2', '4'])
-        >>> m["methods"]["tv"]["lam"] in (0.1, 1.0)  # chosen on the validation image
-        True
+        >>> sorted(m["methods"]), m["images"]["test"], sorted(m["methods"]["tv"]["psnr_at"])
+        (['field', 'tv'], 2, ['2', '4'])
+        >>> m["methods"]["tv"]["lam"], m["methods"]["tv"]["early_stop"]["rule"]  # a fixed weight; the default stop
+        ([1.0, 1.0], 'budget')
     """
     from ..plots import plot_curves, plot_image_grid
 
@@ -144,21 +147,16 @@ def restore(
     if missing:
         raise ConfigError(f"no prior given for the methods {missing}; pass priors={{name: model}}")
     idx = torch.arange(images.shape[0]) if heldout is None else heldout
-    if idx.numel() < 2:
-        raise InvalidDataError("restore needs at least two held-out images (one to validate, one to test)")
-    n_val = min(cfg.validation, idx.numel() // 2)
-    val, test = images[idx[:n_val]], images[idx[n_val : n_val + cfg.test]]
+    test = images[idx[: cfg.test]]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     op = task_operator(cfg.task, tuple(images.shape[-2:]))
-    y_val = op.measure(val, sigma=cfg.sigma, seed=cfg.seed)
     y_test = op.measure(test, sigma=cfg.sigma, seed=cfg.seed + 1)
-    first = min(cfg.snapshots) if cfg.snapshots else cfg.iterations
     corrupted = _corrupted_view(y_test, op)
 
     metrics: dict[str, Any] = {
         "config": asdict(cfg),
-        "images": {"validation": int(val.shape[0]), "test": int(test.shape[0]), "size": list(images.shape[1:])},
+        "images": {"test": int(test.shape[0]), "size": list(images.shape[1:])},
         "corrupted_psnr": _mean_psnr(corrupted, test),
         "methods": {},
     }
@@ -166,21 +164,23 @@ def restore(
     for method in cfg.methods:
         solver, prior = _solver_for(method, cfg)
         prior = priors.get(method, prior)
-        lams = cfg.lams.get(method, (0.0,)) if method != "field" else (0.0,)
-        scores = {}
-        if len(lams) > 1:
-            for lam in lams:
-                sol = solver(y_val, op, prior, sigma=cfg.sigma, lam=lam, steps=first, reference=val, progress=False)
-                scores[lam] = _mean_psnr(sol.x, val)
-            selection[method] = scores
-        lam = max(scores, key=scores.get) if scores else lams[0]  # type: ignore[arg-type]
+        lam: Any = cfg.lam
+        if prior is not None and cfg.lam == "auto" and cfg.iterations > 0:
+            sweep = lam_sweep(y_test, op, _resolve_prior(prior), sigma=cfg.sigma, solver=solver, lams=cfg.lams.get(method),
+                              steps=cfg.iterations, reference=test, progress=progress)  # fmt: skip
+            lam = sweep.chosen
+            selection[method] = sweep
         sol = solver(y_test, op, prior, sigma=cfg.sigma, lam=lam, steps=cfg.iterations, snapshots=cfg.snapshots,
                      stop=cfg.stop, reference=test, record_every=max(1, cfg.iterations // 200), progress=progress)  # fmt: skip
         results[method] = sol
         curves[method] = (sol.history.val_step, sol.history.val_psnr)
+        best_at = max(range(len(sol.history.val_psnr)), key=sol.history.val_psnr.__getitem__)
+        sweep = selection.get(method)
         metrics["methods"][method] = {
-            "lam": lam,
-            "validation_psnr_by_lam": {str(k): v for k, v in scores.items()},
+            "lam": sol.lam.tolist() if prior is not None else None,
+            "lam_rule": None if sweep is None else sweep.criterion,
+            "lam_psnr_by_grid_weight": None if sweep is None else dict(zip(map(str, sweep.lams), sweep.psnr.mean(1).tolist())),
+            "best_grid_lam_psnr": None if sweep is None else float(sweep.psnr.mean(1).max()),
             "psnr_at": {str(s): _mean_psnr(sol.snapshots[s], test) for s in sorted(sol.snapshots)},
             "psnr_early_stop": _mean_psnr(sol.x, test),
             "early_stop": {
@@ -188,14 +188,17 @@ def restore(
                 "mean_iteration": float(sol.stopped_at.double().mean()),
                 "stopped_before_budget": float(sol.stopped.double().mean()),
             },
-            "seconds": sol.history.elapsed,
+            "best_iteration_in_hindsight": {"iteration": sol.history.val_step[best_at], "psnr": sol.history.val_psnr[best_at]},
+            "seconds": sol.history.elapsed + (0.0 if sweep is None else sweep.seconds),
         }
 
     plot_curves(curves, out / "psnr_curves.png", title=f"{cfg.task}, sigma {cfg.sigma}: mean test PSNR",
                 hlines={"corrupted": metrics["corrupted_psnr"]}, logx=True)  # fmt: skip
     if selection:
-        plot_curves({m: (list(s), list(s.values())) for m, s in selection.items()}, out / "lambda_selection.png",
-                    xlabel="lambda", ylabel=f"validation PSNR at {first} (dB)", title="prior weight", logx=True)  # fmt: skip
+        plot_curves({m: (s.lams, s.psnr.mean(1).tolist()) for m, s in selection.items()}, out / "lambda_selection.png",
+                    xlabel="lambda", ylabel=f"mean test PSNR at {cfg.iterations} (dB, hindsight)", logx=True,
+                    title="prior weight: " + "; ".join(f"{m} chose {float(s.chosen.double().log().mean().exp()):.3g} (geo. mean)"
+                                                       for m, s in selection.items()))  # fmt: skip
     shown = list(range(min(4, test.shape[0])))
     cols, labels = [test, corrupted], ["original", "corrupted"]
     for method, sol in results.items():

@@ -37,7 +37,7 @@ class SolveTask(Task):
         y: the measurements.
         operator: ``A``.
         energy: the prior (``energy(x) -> (B,)``) or ``None``.
-        lam: the prior's weight.
+        lam: the prior's weight per image ``(B,)``.
         sigma: the noise level.
         weights: the data term's weights like ``y`` (0 where the rule holds a measurement out).
         rule: the stopping rule (already started).
@@ -52,11 +52,13 @@ class SolveTask(Task):
 
     def __init__(
         self, params: list[Tensor], render: Callable[[], Tensor], *, y: Tensor, operator: Operator, energy: Any,
-        lam: float, sigma: float, weights: Tensor, rule: StoppingRule, snapshots: list[int], iterations: int,
+        lam: Tensor, sigma: float, weights: Tensor, rule: StoppingRule, snapshots: list[int], iterations: int,
         reference: Tensor | None, start: Tensor,
     ) -> None:  # fmt: skip
         self.params, self.render = params, render
-        self.y, self.operator, self.energy, self.lam, self.sigma = y, operator, energy, lam, sigma
+        self.y, self.operator, self.energy, self.sigma = y, operator, energy, sigma
+        self.lam = torch.as_tensor(lam, dtype=y.dtype, device=y.device).expand(y.shape[0])
+        self.uses_prior = energy is not None and bool((self.lam != 0).any())
         self.weights, self.rule, self.snaps, self.iterations = weights, rule, snapshots, iterations
         self.reference = reference
         self.shape = tuple(start.shape[-2:])
@@ -77,7 +79,7 @@ class SolveTask(Task):
         r2 = (self.operator(x) - self.y) ** 2
         data = (r2 * self.weights).flatten(1).sum(1)
         heldout = (r2 * (1 - self.weights)).flatten(1).sum(1)
-        pe = self.energy.energy(x) if (self.energy is not None and self.lam) else data.new_zeros(x.shape[0])
+        pe = self.energy.energy(x) if self.uses_prior else data.new_zeros(x.shape[0])
         return data / (2 * self.sigma**2) + self.lam * pe, data, heldout, pe
 
     def _observe(self, it: int, x: Tensor, data: Tensor, heldout: Tensor, taken: dict[int, Tensor]) -> _Observed:

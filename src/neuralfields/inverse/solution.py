@@ -36,6 +36,8 @@ class Solution:
         snapshots: iteration -> the (clamped) iterate at that iteration ``(B, C, H, W)``.
         psnr: per-image PSNR of ``x`` against the reference, if one was given.
         stopped_early: the solve ended before the budget (every image stopped, or a callback stopped it).
+        lam: the prior's weight per image ``(B,)`` (float64; chosen per image with ``lam="auto"``).
+        sweep: with ``lam="auto"``, the :class:`~neuralfields.inverse.LamSweep` that chose it; else ``None``.
 
     Example:
         >>> import neuralfields as nf
@@ -58,6 +60,8 @@ class Solution:
     snapshots: dict[int, Tensor]
     psnr: list[float] | None = None
     stopped_early: bool = False
+    lam: Tensor | None = None
+    sweep: Any = None
 
 
 def per_image_psnr(x: Tensor, ref: Tensor) -> Tensor:

@@ -16,9 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -32,76 +30,15 @@ from ..errors import ConfigError, DTypeError, ShapeError
 from ..fields.base import Field
 from ..fields.render import to_unit
 from ..grid import make_grid
+from ._resolve import _from_spec, _frozen, _one_of, _resolve_operator, _resolve_prior
 from ._solve_task import SolveTask
 from ..priors.base import Prior
+from .lam import LamSweep, lam_sweep
 from .operators import Operator
 from .solution import Solution, check_images, initial_guess, per_image_psnr
 from .stopping import StoppingRule, stopping_rule
 
 __all__ = ["Prior", "Solver", "MAPSolver", "FieldSolver", "Solution", "solve", "initial_guess", "per_image_psnr"]
-
-
-def _one_of(name: str, value: Any, old: str, old_value: Any, default: int) -> Any:
-    """The value of an argument that also has an earlier name (``steps`` / ``iterations``)."""
-    if value is not None and old_value is not None and value != old_value:
-        raise ConfigError(f"give {name} or {old} (its earlier name), not both: got {name}={value!r}, {old}={old_value!r}")
-    return value if value is not None else (old_value if old_value is not None else default)
-
-
-def _from_spec(kind: str, spec: str | Mapping[str, Any]) -> Any:
-    """Build from a registered name or a ``{"name": ..., "config": {...}}`` mapping."""
-    if isinstance(spec, str):
-        return create(kind, spec)
-    if "name" not in spec:
-        raise ConfigError(f"a {kind} spec needs a 'name' (and optionally a 'config'), got {dict(spec)!r}")
-    return create(kind, spec["name"], **dict(spec.get("config", {})))
-
-
-def _resolve_operator(operator: Any) -> Operator:
-    if isinstance(operator, Operator):
-        return operator
-    if isinstance(operator, (str, Mapping)):
-        return _from_spec("operator", operator)  # type: ignore[no-any-return]
-    from .deepinv_interop import PhysicsOperator, is_physics
-
-    if is_physics(operator):
-        return PhysicsOperator(operator)
-    raise DTypeError(
-        f"operator must be an Operator, a registered operator name or a deepinv physics, got {type(operator).__name__}"
-    )
-
-
-def _resolve_prior(prior: Any) -> Prior | None:
-    if prior is None:
-        return None
-    if isinstance(prior, (os.PathLike, Path)) or (isinstance(prior, str) and prior.endswith(".safetensors")):
-        from ..io import load
-
-        prior = load(prior)
-    elif isinstance(prior, (str, Mapping)):
-        prior = _from_spec("prior", prior)
-    if not callable(getattr(prior, "energy", None)):
-        raise DTypeError(f"a prior needs an energy(x) method, got {type(prior).__name__}")
-    return prior
-
-
-@contextmanager
-def _frozen(prior: Any) -> Iterator[None]:
-    """Evaluation mode and no parameter gradients for a module prior during a solve, restored after."""
-    if not isinstance(prior, nn.Module):
-        yield
-        return
-    training = prior.training
-    flags = [(p, p.requires_grad) for p in prior.parameters()]
-    prior.eval()
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        prior.train(training)
-        for p, flag in flags:
-            p.requires_grad_(flag)
 
 
 class Solver(Configurable):
@@ -132,6 +69,7 @@ class Solver(Configurable):
 
     name = "solver"
     start = "adjoint"  # the initial_guess used when no x0 is given
+    default_stop = "budget"  # the stopping rule when a solve names none
 
     def __init__(self, lr: float = 0.01) -> None:
         if not isinstance(lr, (int, float)) or not lr > 0:
@@ -152,7 +90,7 @@ class Solver(Configurable):
         prior: Prior | str | os.PathLike[str] | None = None,
         *,
         sigma: float,
-        lam: float = 1.0,
+        lam: float | str | Sequence[float] | Tensor = "auto",
         steps: int | None = None,
         snapshots: Iterable[int] = (),
         stop: str | Mapping[str, Any] | StoppingRule | None = None,
@@ -173,8 +111,6 @@ class Solver(Configurable):
         y = check_images(y, "y")
         if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0 or not math.isfinite(sigma):
             raise ConfigError(f"sigma must be a finite number > 0 (the noise level of y), got {sigma!r}")
-        if not isinstance(lam, (int, float)) or not lam >= 0 or not math.isfinite(lam):
-            raise ConfigError(f"lam must be a finite number >= 0, got {lam!r}")
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
             raise ConfigError(f"steps must be a non-negative int, got {steps!r}")
         if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
@@ -186,33 +122,55 @@ class Solver(Configurable):
         energy = _resolve_prior(prior)
         if isinstance(energy, nn.Module):
             energy.to(y.device)
-        rule = stopping_rule(stop)
-
+        rule = stopping_rule(stop if stop is not None else self.default_stop)
         start = initial_guess(y, op, self.start) if x0 is None else check_images(x0, "x0").to(y)
         mapped = tuple(op(start).shape)
         if mapped != tuple(y.shape):
             raise ShapeError(f"the operator maps images {tuple(start.shape)} to {mapped}, but y has shape {tuple(y.shape)}")
         if reference is not None and tuple(check_images(reference, "reference").shape) != tuple(start.shape):
             raise ShapeError(f"reference must have the images' shape {tuple(start.shape)}, got {tuple(reference.shape)}")
+        sweep = None
+        if isinstance(lam, str) and lam == "auto" and energy is not None and steps > 0:
+            sweep = lam_sweep(y, op, energy, sigma=float(sigma), solver=self, steps=steps, x0=x0, reference=reference,
+                              progress=progress)  # fmt: skip
+            weights = sweep.chosen.to(y)
+        else:
+            weights = _lam_per_image(lam, y.shape[0]).to(y)
+        solution = self._run(
+            y, op, energy, rule, sigma=float(sigma), lam=weights, steps=steps, snaps=snaps, start=start,
+            reference=reference, eval_every=eval_every, callbacks=callbacks, checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every, resume=resume, progress=progress, x0_given=x0 is not None,
+        )  # fmt: skip
+        solution.sweep = sweep
+        return solution
+
+    def _run(
+        self, y: Tensor, op: Operator, energy: Any, rule: StoppingRule, *, sigma: float, lam: Tensor, steps: int,
+        snaps: list[int], start: Tensor, reference: Tensor | None, eval_every: int,
+        callbacks: Iterable[Callable[[StepInfo], bool | None]] = (), checkpoint: Any = None,
+        checkpoint_every: int | None = None, resume: Any = False, progress: bool = True, x0_given: bool = False,
+        desc: str | None = None,
+    ) -> Solution:  # fmt: skip
+        """One solve of checked, resolved arguments, with a prior weight per image ``lam`` ``(B,)``."""
         informative = (op(torch.ones_like(start)) != 0).expand_as(y)
-        weights = rule.start(y, informative, float(sigma))
+        weights = rule.start(y, informative, sigma)
         params, render = self.parameterize(start)
         task = SolveTask(
-            list(params), render, y=y, operator=op, energy=energy, lam=float(lam), sigma=float(sigma), weights=weights,
+            list(params), render, y=y, operator=op, energy=energy, lam=lam, sigma=sigma, weights=weights,
             rule=rule, snapshots=snaps, iterations=steps, reference=reference, start=start,
         )  # fmt: skip
         settings = {
             "solver": {"name": self.name, "config": self.config}, "operator": type(op).__name__,
-            "prior": None if energy is None else type(energy).__name__, "sigma": float(sigma), "lam": float(lam),
+            "prior": None if energy is None else type(energy).__name__, "sigma": sigma, "lam": lam.tolist(),
             "rule": {"name": rule.name, "config": rule.config}, "snapshots": snaps, "eval_every": eval_every,
-            "x0": x0 is not None, "reference": reference is not None, "y": list(y.shape),
+            "x0": x0_given, "reference": reference is not None, "y": list(y.shape),
         }  # fmt: skip
         with _frozen(energy):
             result = run(
                 task, steps=steps, lr=self.lr, eval_every=eval_every, eval_at_start=True, callbacks=callbacks,
                 checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
-                settings=json.loads(json.dumps(settings)), progress=progress, desc=f"solve ({type(self).__name__})",
-                unit="it",
+                settings=json.loads(json.dumps(settings)), progress=progress,
+                desc=desc or f"solve ({type(self).__name__})", unit="it",
             )  # fmt: skip
         assert task.final is not None
         kept, kept_at, stopped, taken = task.final
@@ -221,8 +179,29 @@ class Solver(Configurable):
             x=out, stopped_at=kept_at, stopped=stopped, iterations=result.steps, rule=rule.name,
             history=result.history, snapshots=taken,
             psnr=None if reference is None else [float(v) for v in per_image_psnr(out, reference)],
-            stopped_early=result.stopped_early,
+            stopped_early=result.stopped_early, lam=lam.detach().cpu().double(),
         )  # fmt: skip
+
+
+def _lam_per_image(lam: Any, b: int) -> Tensor:
+    """``lam`` (a number, or one per image) as a float64 tensor ``(B,)``."""
+    if isinstance(lam, str):
+        if lam != "auto":
+            raise ConfigError(f"lam must be a number >= 0, one per image, or 'auto', got {lam!r}")
+        return torch.zeros(b, dtype=torch.float64)  # no prior (or no steps): the weight plays no part
+    if isinstance(lam, bool):
+        raise ConfigError(f"lam must be a number >= 0, one per image, or 'auto', got {lam!r}")
+    try:
+        t = torch.as_tensor(lam, dtype=torch.float64).detach().cpu()
+    except (TypeError, ValueError, RuntimeError):
+        raise ConfigError(f"lam must be a number >= 0, one per image, or 'auto', got {lam!r}") from None
+    if t.dim() == 0:
+        t = t.expand(b)
+    if t.shape != (b,):
+        raise ConfigError(f"lam must be one number or one per image ({b}), got shape {tuple(t.shape)}")
+    if not bool(torch.isfinite(t).all()) or bool((t < 0).any()):
+        raise ConfigError(f"lam must be finite and >= 0, got {t.tolist()}")
+    return t.clone()
 
 
 @register("solver", "map", example={"lr": 0.05})
@@ -330,7 +309,7 @@ def solve(
     prior: Prior | str | os.PathLike[str] | None = None,
     *,
     sigma: float,
-    lam: float = 1.0,
+    lam: float | str | Sequence[float] | Tensor = "auto",
     solver: str | Solver | Mapping[str, Any] = "map",
     steps: int | None = None,
     snapshots: Iterable[int] = (),
@@ -356,12 +335,15 @@ def solve(
             :class:`~neuralfields.priors.AutoEncoder`), a registered prior name (``"tv"``), a
             ``.safetensors`` file of a saved prior, or ``None`` (data term only).
         sigma: the noise level of ``y`` (> 0); it weighs the data term and sets the discrepancy level.
-        lam: weight of the prior energy.
+        lam: weight of the prior energy: ``"auto"`` (default; chosen per image by :func:`lam_sweep` on
+            the prior's ``lam_range``, which costs one batched solve of 9 weights more and warns when a
+            choice lies at the grid's edge), a number, or one number per image. Ignored without a prior.
         solver: ``"map"`` (pixels), ``"field"`` (a SIREN per image), a :class:`Solver`, or a registry spec.
         steps: the budget: iterations of the solver (default 1000).
         snapshots: iterations at which to keep a copy of the iterate (the solve runs at least until the
             last one, even when every image has stopped).
-        stop: early stopping: ``"budget"`` (default), ``"discrepancy"``, ``"holdout"``, another rule
+        stop: early stopping: the solver's ``default_stop`` when ``None`` (``"budget"`` for ``"map"``,
+            ``"holdout"`` for ``"field"``), ``"budget"``, ``"discrepancy"``, ``"holdout"``, another rule
             registered under ``"stopping"`` (by name or ``{"name": ..., "config": {...}}``) or a
             :class:`~neuralfields.inverse.stopping.StoppingRule`.
         x0: starting image for the ``"map"`` solver (default: :func:`initial_guess` of the solver's ``start``).

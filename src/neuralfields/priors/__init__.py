@@ -2,6 +2,7 @@
 
 from .base import Prior
 from .autoencoder import AutoEncoder
+from .patches import PatchAutoEncoder, extract_patches, patch_positions
 from .inspection import ProbeResult, ood_probes, probe_report
 from .moments import (
     DEFAULT_WEIGHTS,
@@ -17,6 +18,9 @@ from .tv import TotalVariation, total_variation
 __all__ = [
     "Prior",
     "AutoEncoder",
+    "PatchAutoEncoder",
+    "extract_patches",
+    "patch_positions",
     "MOMENTS",
     "UNIFORM_MOMENTS",
     "DEFAULT_WEIGHTS",

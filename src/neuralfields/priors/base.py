@@ -24,9 +24,14 @@ class Prior(Configurable, nn.Module):
     ``forward`` is the energy unless a subclass gives it another meaning (an autoencoder prior
     reconstructs); solvers always call :meth:`energy`.
 
+    The solvers minimise ``||A x - y||^2 / (2 sigma^2) + lam * E(x)``; ``lam="auto"`` chooses ``lam`` on a
+    log grid over :attr:`lam_range` (see :func:`~neuralfields.inverse.lam_sweep`). Each prior states the
+    scale of ``lam`` that suits it in its docstring.
+
     Attributes:
         image_size: the ``(H, W)`` the prior needs, or ``None`` for any.
         channels: the channel count it needs, or ``None`` for any.
+        lam_range: ``(low, high)`` of the ``lam="auto"`` grid (default ``(0.1, 1000)``).
 
     Example:
         >>> import torch
@@ -43,6 +48,7 @@ class Prior(Configurable, nn.Module):
 
     image_size: tuple[int, int] | None = None
     channels: int | None = None
+    lam_range: tuple[float, float] = (0.1, 1000.0)
 
     def energy(self, x: Tensor) -> Tensor:
         """Energy per image: ``(B, C, H, W) -> (B,)``, differentiable in ``x``."""

@@ -2,7 +2,8 @@
 dispatch, callbacks, history, checkpoints and metrics."""
 
 from .augment import augment_batch, augmentation
-from .callbacks import Callback, Snapshots, StepInfo, StopAtPSNR
+from .callbacks import Callback, Snapshots, StepInfo, StopAtPlateau, StopAtPSNR
+from .health import training_health
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .fit import DEFAULTS, fit, lr_at
 from .fit_many import FitManyResult, fit_many
@@ -22,6 +23,8 @@ from .supervision import SDF_WEIGHTS, PoissonResult, SDFResult, fit_poisson, fit
 
 __all__ = [
     "fit",
+    "StopAtPlateau",
+    "training_health",
     "fit_sdf",
     "fit_poisson",
     "SDFResult",

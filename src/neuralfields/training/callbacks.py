@@ -3,6 +3,7 @@ the engine's; these are the ones the library ships."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ from .._task import Callback, StepInfo
 from ..errors import ConfigError
 from ..fields.render import render
 
-__all__ = ["StepInfo", "Callback", "Snapshots", "StopAtPSNR"]
+__all__ = ["StepInfo", "Callback", "Snapshots", "StopAtPSNR", "StopAtPlateau"]
 
 
 class Snapshots(Callback):
@@ -70,3 +71,50 @@ class StopAtPSNR(Callback):
     def __call__(self, info: StepInfo) -> bool:
         value: Any = info.val_psnr if self.validation else info.psnr
         return value is not None and value >= self.target
+
+
+class StopAtPlateau(Callback):
+    """Stop once the training loss has reached a plateau: every ``window`` steps (after at least
+    ``2 * window``), the median loss of the last ``window`` steps is compared with the median of the
+    ``window`` before it, and the run stops when it fell by less than ``min_drop`` (relative).
+
+    The rule matches :func:`~neuralfields.training.health.training_health`'s undertrained check, so a run
+    this callback stopped is not flagged as undertrained when ``window`` is at least a tenth of its steps.
+
+    Args:
+        window: steps per compared window (>= 2).
+        min_drop: the relative fall below which the loss counts as flat (default 0.02).
+        min_steps: never stop before this step (an early flat stretch, e.g. an autoencoder whose latent
+            starts saturated, is often followed by a fall).
+
+    Attributes:
+        stopped_at: the step at which it stopped the run, or ``None``.
+
+    Example:
+        >>> import neuralfields as nf
+        >>> img = nf.data.load_image("synthetic", size=8)
+        >>> plateau = nf.training.StopAtPlateau(window=50)
+        >>> res = nf.fit(nf.Siren(2, 1, hidden_features=16, seed=0), img, steps=5000, callbacks=[plateau], progress=False)
+        >>> res.stopped_early, plateau.stopped_at == res.steps < 5000
+        (True, True)
+    """
+
+    def __init__(self, window: int = 100, min_drop: float = 0.02, min_steps: int = 0) -> None:
+        if isinstance(window, bool) or not isinstance(window, int) or window < 2:
+            raise ConfigError(f"window must be an int >= 2, got {window!r}")
+        if not isinstance(min_drop, (int, float)) or not 0 <= min_drop < 1:
+            raise ConfigError(f"min_drop must be in [0, 1), got {min_drop!r}")
+        self.window, self.min_drop, self.min_steps = window, float(min_drop), int(min_steps)
+        self.losses: list[float] = []
+        self.stopped_at: int | None = None
+
+    def __call__(self, info: StepInfo) -> bool:
+        self.losses.append(float(info.loss))
+        w = self.window
+        if len(self.losses) < max(2 * w, self.min_steps) or len(self.losses) % w:
+            return False
+        before, last = statistics.median(self.losses[-2 * w : -w]), statistics.median(self.losses[-w:])
+        if before and (before - last) / abs(before) < self.min_drop:
+            self.stopped_at = info.step
+            return True
+        return False
