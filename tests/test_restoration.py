@@ -176,3 +176,17 @@ def test_train_prior_trains_patch_priors_with_health(tmp_path):
     assert priors["plain"].energy(torch.rand(1, 1, 30, 17)).shape == (1,)  # any size
     for res in m["models"].values():
         assert set(res["health"]) >= {"undertrained", "overfitting", "caveats"} and 20 <= res["steps"] <= 40
+
+
+def test_cli_prints_a_warning_as_one_line(monkeypatch, tmp_path, capsys):
+    import neuralfields.cli as cli
+
+    def warns(args):
+        warnings.warn("the chosen weight lies at the edge of the grid", EdgeOfGridWarning, stacklevel=2)
+        return 0
+
+    monkeypatch.setattr(cli, "_cmd_restore", warns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", EdgeOfGridWarning)
+        assert cli.main(["restore", "--task", "denoise", "--out", str(tmp_path / "r")]) == 0
+    assert capsys.readouterr().err == "neuralfields restore: warning: the chosen weight lies at the edge of the grid\n"

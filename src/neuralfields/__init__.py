@@ -22,7 +22,7 @@ from .errors import NeuralFieldsError, NonFiniteLossError, PluginWarning
 from .conditioning import BinaryCode, ConditionedField, HyperSiren, IndexCoordinate, Latent
 from .fields import BottleneckSiren, Field, Finer, FourierFeatures, Gauss, HashGrid, Siren, Wire, render
 from .io import load, save
-from .training import Callback, FitManyResult, FitResult, Snapshots, StepInfo, StopAtPSNR, fit, fit_dataset, fit_many, psnr, ssim
+from .training import Callback, FitManyResult, FitResult, Snapshots, StepInfo, StopAtPlateau, StopAtPSNR, fit, fit_dataset, fit_many, psnr, ssim
 from .training import fit_hyper, train_autoencoder
 from .analysis.frequency import suggest_frequency
 
@@ -62,6 +62,7 @@ __all__ = [
     "StepInfo",
     "Snapshots",
     "StopAtPSNR",
+    "StopAtPlateau",
     "psnr",
     "ssim",
     "NeuralFieldsError",

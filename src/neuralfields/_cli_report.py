@@ -98,7 +98,8 @@ def restore_command(args: argparse.Namespace, recorded: Any, image_set: tuple[An
         if r["best_grid_lam_psnr"] is not None:
             lam += f", best grid lam in hindsight {r['best_grid_lam_psnr']:.2f} dB"
         print(f"  {name:15s} {at}; stop ({r['early_stop']['rule']}) {r['psnr_early_stop']:.2f} dB at iteration "
-              f"{r['early_stop']['mean_iteration']:.0f}, best iteration in hindsight {best['psnr']:.2f} dB at {best['iteration']}{lam}")  # fmt: skip
+              f"{r['early_stop']['mean_iteration']:.0f} (mean; per image), best iteration in hindsight (one for all "
+              f"images) {best['psnr']:.2f} dB at {best['iteration']}{lam}")  # fmt: skip
     print(f"wrote {args.out}/")
     return 0
 

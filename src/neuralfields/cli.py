@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--moment-weight", type=float, default=tp.moment_weight, help=f"weight of the moment matching (default: {tp.moment_weight:g})")
     p.add_argument("--test-fraction", type=float, default=tp.test_fraction, help=f"images held out of training (default: {tp.test_fraction:g})")
     p.add_argument("--quick", action="store_true", help="narrower autoencoders trained until the loss stops falling (a "
-                   f"plateau over {tq.plateau_window} steps): QUICK_TIME on 2 CPU cores")  # fmt: skip
+                   f"plateau over {tq.plateau_window} steps, at most {tq.steps}): about half a minute on 2 CPU cores")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     p.set_defaults(func=_cmd_train_prior)
 
@@ -148,10 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=positive, default=None, help=f"solver budget (default: {rc.iterations}; {rq.iterations} with --quick)")
     p.add_argument("--snapshots", type=str, default=None, help=f"comma-separated iterations to report (default: {','.join(map(str, rc.snapshots))})")
     p.add_argument("--stop", choices=rules, default=rc.stop, help=f"early-stopping rule: {listing(rules)} (default: each "
-                   "solver's own: budget for the priors, see docs/restore.rst)")  # fmt: skip
+                   "solver's own: budget for the priors and tv, discrepancy for the field)")  # fmt: skip
     p.add_argument("--methods", type=str, default=",".join(rc.methods), help="comma-separated methods")
     p.add_argument("--test", type=positive, default=None, help=f"number of test images (default: {rc.test}; {rq.test} with --quick)")
-    p.add_argument("--quick", action="store_true", help="a preset that finishes in about a minute on 2 CPU cores")
+    p.add_argument("--quick", action="store_true", help="a preset that finishes in under a minute on 2 CPU cores")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     p.set_defaults(func=_cmd_restore)
 
@@ -379,7 +380,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "out", None) is not None and args.command != "render":
             check_output_folder(args.out)  # before any training: a report folder that cannot be written
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            if not args.debug:  # one line per warning, not a source line of the console script
+                warnings.showwarning = lambda message, *_, **__: print(
+                    f"neuralfields {args.command}: warning: {message}", file=sys.stderr
+                )  # fmt: skip
+            return int(args.func(args))
     except (NeuralFieldsError, OSError) as exc:
         if args.debug:
             raise

@@ -25,6 +25,7 @@ __all__ = [
     "load_audio",
     "save_audio",
     "SAMPLES",
+    "PATCH_SOURCES",
     "sample_names",
     "load_image",
     "synthetic_image",

@@ -75,7 +75,7 @@ class TrainPriorConfig:
     Example:
         >>> cfg = TrainPriorConfig.quick(latent_dim=4)
         >>> cfg.steps, cfg.plateau_window, cfg.width, cfg.latent_dim, cfg.moments
-        (3000, 200, 16, 4, {'variance': 1.0, 'kurtosis': 1.0})
+        (3000, 300, 16, 4, {'variance': 1.0, 'kurtosis': 1.0})
     """
 
     latent_dim: int = 8
@@ -93,8 +93,8 @@ class TrainPriorConfig:
     @classmethod
     def quick(cls, **overrides: Any) -> TrainPriorConfig:
         """A preset that trains narrower autoencoders until their loss stops falling (at most 3000 steps):
-        about a minute for both on 2 CPU cores (see ``docs/priors.rst`` for the quality it reaches)."""
-        return cls(**{"steps": 3000, "width": 16, "plateau_window": 200, **overrides})
+        about half a minute for both on 2 CPU cores (the quality it reaches: ``docs/restore.rst``)."""
+        return cls(**{"steps": 3000, "width": 16, "plateau_window": 300, **overrides})
 
 
 def _coverage(model: AutoEncoder, images: Tensor) -> dict[str, Any]:

@@ -33,7 +33,7 @@ class RestoreConfig:
         iterations: the budget of every solve.
         snapshots: iterations whose iterates are reported.
         stop: the early-stopping rule (a registered ``"stopping"`` name), or ``None`` for each solver's
-            default (``"budget"`` for the pixel solver, see :class:`~neuralfields.inverse.Solver`); the
+            default (``"budget"`` for the pixel solver, ``"discrepancy"`` for the field solver); the
             report shows the rule's result next to the best iteration in hindsight.
         methods: which restorations to run: the prior names (``"plain"``, ``"moment-matched"``), ``"tv"``
             and ``"field"`` (a SIREN per image, no prior).
@@ -69,7 +69,7 @@ class RestoreConfig:
 
     @classmethod
     def quick(cls, **overrides: Any) -> RestoreConfig:
-        """A preset that finishes in about a minute on 2 CPU cores."""
+        """A preset that finishes in under a minute on 2 CPU cores."""
         return cls(**{"iterations": 300, "snapshots": (100, 300), "test": 16, **overrides})
 
 

@@ -62,8 +62,10 @@ class PatchAutoEncoder(AutoEncoder):
     of patches at the border) of the patch energy ``||AE(p) - p|| / T``, computed as one batched pass.
     A sum rather than a mean keeps the prior's weight ``lam`` on the same scale as the data term
     ``||A x - y||^2 / (2 sigma^2)``, which also grows with the number of pixels: a ``lam`` that suits a 64x64
-    image suits a 256x256 one. Measured on natural grey images (``benchmarks/restoration.py``), the best
-    ``lam`` lies between about 1 and 30 for Gaussian noise of sigma 0.05 to 0.2, larger for more noise.
+    image suits a 256x256 one. On 64x64 grey crops of camera, astronaut and coffee
+    (``benchmarks/restoration.py``, 8x8 patches, latent 16), ``lam="auto"`` chose about 18 to 27 for the
+    plain prior and 11 to 19 for the moment-matched one at Gaussian noise of sigma 0.05 to 0.2; the weight
+    relative to the unnormalised squared error, ``lam * sigma^2``, grows with the noise.
 
     Train it with :func:`~neuralfields.training.train_autoencoder` on patches (e.g.
     ``neuralfields.data.load_dataset("patches", size=8)``): :meth:`encode`, :meth:`decode` and ``forward``

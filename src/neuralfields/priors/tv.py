@@ -43,6 +43,12 @@ class TotalVariation(Prior):
 
     It has no parameters: nothing to train, and it is the baseline of the learned priors.
 
+    Scale of ``lam``: the energy sums over pixels like the data term ``||A x - y||^2 / (2 sigma^2)``, so
+    a weight suits images of every size. On 64x64 grey crops of camera, astronaut and coffee
+    (``benchmarks/restoration.py``), ``lam="auto"`` chose about 8 to 9 at Gaussian noise of sigma 0.05, 6 to
+    7 at 0.1 and 4 at 0.2 (``lam * sigma^2``, the weight relative to the unnormalised squared error, grows
+    with the noise); ``lam = 1`` barely denoises. The ``lam="auto"`` grid spans ``lam_range = (0.1, 1000)``.
+
     Args:
         eps: smoothing of the isotropic norm.
         isotropic: isotropic (default) or anisotropic TV.
