@@ -1,6 +1,7 @@
 """Restoration on real images: patch priors at any size, the automatic prior weight (lam="auto"), and the
 training-health flags and plateau stop of the quick presets."""
 
+import json
 import warnings
 
 import pytest
@@ -190,3 +191,19 @@ def test_cli_prints_a_warning_as_one_line(monkeypatch, tmp_path, capsys):
         warnings.simplefilter("always", EdgeOfGridWarning)
         assert cli.main(["restore", "--task", "denoise", "--out", str(tmp_path / "r")]) == 0
     assert capsys.readouterr().err == "neuralfields restore: warning: the chosen weight lies at the edge of the grid\n"
+
+
+def test_training_health_leaves_a_model_past_enough_db_alone():
+    falling = [1.0 / (1 + 0.05 * t) for t in range(300)]
+    assert training_health(falling, train_psnr=49.0)["undertrained"] is True
+    assert training_health(falling, train_psnr=55.0)["undertrained"] is False
+
+
+def test_fit_report_flags_an_undertrained_field(tmp_path, capsys):
+    from neuralfields.cli import main
+
+    assert main(["fit", "camera", "--size", "16", "--steps", "40", "--hidden-features", "64", "--hidden-layers", "2",
+                 "--out", str(tmp_path / "f"), "--no-progress"]) == 0  # fmt: skip (its loss falls ~14% in the last tenth)
+    health = json.loads((tmp_path / "f" / "metrics.json").read_text())["health"]
+    assert health["undertrained"] is True and health["caveats"]
+    assert f"caveat: {health['caveats'][0]}" in capsys.readouterr().out

@@ -8,7 +8,13 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["train_prior_command", "restore_command", "hyper_train_command"]
+__all__ = ["train_prior_command", "restore_command", "hyper_train_command", "print_caveats"]
+
+
+def print_caveats(metrics: dict[str, Any], indent: int = 0) -> None:
+    """One line per flag of a report's ``health`` (:func:`~neuralfields.training.training_health`)."""
+    for caveat in (metrics.get("health") or {}).get("caveats", []):
+        print(f"{'':{indent}s}caveat: {caveat}")
 
 def train_prior_command(args: argparse.Namespace, recorded: Any, image_set: tuple[Any, Any, dict[str, Any]]) -> int:
     """``neuralfields train-prior``."""
@@ -31,15 +37,14 @@ def train_prior_command(args: argparse.Namespace, recorded: Any, image_set: tupl
     size = images.shape[-1]
     kind = "patch autoencoders (for images of any size)" if config.patch else "autoencoders"
     print(f"training two {kind} on {images.shape[0]} images of {size}x{size} from {source['data']}")
-    m = train_prior(images, args.out, config, labels=labels)
+    m = train_prior(images, args.out, config, labels=labels, progress=not args.no_progress)
     write_run(args.out, "train-prior", config, source)
     for name, res in m["models"].items():
         t = res["test"]
         print(f"{name:15s} test reconstruction {t['reconstruction_psnr']:.2f} dB (train {res['train']['reconstruction_psnr']:.2f}), "
               f"KS to uniform {t['ks_mean']:.3f} (max {t['ks_max']:.3f}), pair occupancy {t['pair_occupancy']:.2f}, "
               f"{res['steps']} steps in {res['seconds']:.0f} s")  # fmt: skip
-        for caveat in res["health"]["caveats"]:
-            print(f"{'':15s} caveat: {caveat}")
+        print_caveats(res, 16)
     print(f"wrote {args.out}/")
     return 0
 
@@ -138,6 +143,7 @@ def hyper_train_command(args: argparse.Namespace, recorded: Any, image_set: tupl
         best = " (best, saved)" if name == m["best_head"] else ""
         print(f"  {name:8s} test PSNR {r['test_psnr']:.2f} dB (train {r['train_psnr']:.2f}), {r['parameters']:,} parameters, "
               f"{1000 * r['seconds_per_step']:.1f} ms/step{best}")  # fmt: skip
+        print_caveats(r, 11)
     ctx = ", ".join(f"{100 * float(f):g}% {p:.2f} dB" for f, p in m["context"].items())
     print(f"context pixels (set encoder, {m['context_model']['head']} head), test PSNR: {ctx}")
     t = m["finetune"]

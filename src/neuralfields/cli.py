@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from ._cli_report import print_caveats
 from ._cli_args import add_image_set_arguments, frequency, listing, pixels, positive, seed, shape, size, value_range
 from ._cli_study import add_init_study_parser
 from ._files import check_output_folder
@@ -253,6 +254,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     held = f", held-out {m['val_psnr']:.2f} dB" if m.get("val_psnr") is not None else ""
     print(f"PSNR {m['psnr_image']:.2f} dB{held}, SSIM {m['ssim_image']:.4f} after {m['steps']} steps ({m['seconds']:.1f} s); "
           f"wrote {args.out}/")  # fmt: skip
+    print_caveats(m)
     return 0
 
 
@@ -298,6 +300,7 @@ def _cmd_memorize(args: argparse.Namespace) -> int:
     if up:
         line += f"; upsampled {up['field_psnr']:.2f} dB (bicubic {up['bicubic_psnr']:.2f})"
     print(f"{line}; wrote {args.out}/")
+    print_caveats(m)
     return 0
 
 

@@ -18,7 +18,7 @@ from ..data import save_image
 from ..errors import ConfigError, OptionalDependencyError
 from ..fields import Field, render
 from ..io import save
-from ..training import DEFAULTS, FitResult, fit, psnr, ssim
+from ..training import DEFAULTS, FitResult, fit, psnr, ssim, training_health
 from ._report import write_json, write_run
 
 __all__ = ["FitConfig", "fit_image", "build_field"]
@@ -175,6 +175,7 @@ def fit_image(
         "frequency": setting,
         "config": asdict(cfg),
         "history": result.history.as_dict(),
+        "health": training_health(result.history.loss, result.psnr, result.val_psnr),
     }
     if cfg.render_size:
         t0 = time.perf_counter()

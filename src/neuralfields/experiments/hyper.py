@@ -2,8 +2,7 @@
 
 The study compares the heads of :class:`~neuralfields.HyperSiren` (conv encoder) on held-out images,
 how many context pixels a set encoder needs, what the latent space holds (interpolations, samples),
-and what a one-shot guess is worth next to fitting a SIREN per image with :func:`~neuralfields.fit`.
-"""
+and what a one-shot guess is worth next to fitting a SIREN per image with :func:`~neuralfields.fit`."""
 
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ from ..data import resize
 from ..errors import ConfigError, FileFormatError, InvalidDataError, UnknownNameError
 from ..io import load, save
 from ..priors import moment_matching_loss
-from ..training import HyperFitResult, fit_hyper
+from ..training import HyperFitResult, fit_hyper, training_health
 from ._report import write_json
 from .hyper_finetune import finetune_study, psnr_of_mse
 from .priors import split_indices
@@ -306,9 +305,11 @@ def hyper_train(
         model = _model(cfg, (h, w), c, head, cfg.encoder, cfg.latent)
         results[head] = res = _train(model, train, test, cfg, progress, cfg.lr)
         models[head] = model.eval()
+        on_train = _set_psnr(model, train, cfg.batch_size)
         head_metrics[head] = {
             "test_psnr": res.test_psnr_final,
-            "train_psnr": _set_psnr(model, train, cfg.batch_size),
+            "train_psnr": on_train,
+            "health": training_health([10 ** (-p / 10) for p in res.train_psnr], on_train, res.test_psnr_final),
             "parameters": sum(p.numel() for p in model.parameters()),
             "head_parameters": sum(p.numel() for p in model.head.parameters()),
             "seconds_per_step": res.time_per_step,

@@ -17,7 +17,7 @@ from ..conditioning import ConditionedField
 from ..errors import ConfigError, InvalidDataError
 from ..fields import BottleneckSiren, Siren
 from ..io import save
-from ..training import augmentation, fit_dataset, psnr
+from ..training import augmentation, fit_dataset, psnr, training_health
 from ._report import write_json, write_run
 
 __all__ = ["MemorizeConfig", "memorize"]
@@ -177,6 +177,7 @@ def memorize(
         "parameters": sum(p.numel() for p in model.parameters()),
         **res.summary(),
         "mean_image_psnr": psnr(low.mean((2, 3), keepdim=True).expand_as(low), low),
+        "health": training_health(res.history.loss, res.psnr, res.val_psnr),
     }
     if cfg.factor > 1:
         table = upsampling_table(model, low, images)

@@ -8,7 +8,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["training_health", "UNDERTRAINED_DROP", "OVERFIT_GAP_DB"]
+__all__ = ["training_health", "UNDERTRAINED_DROP", "OVERFIT_GAP_DB", "ENOUGH_DB"]
 
 UNDERTRAINED_DROP = 0.02
 """The relative fall of the loss over the last tenth of training above which a model counts as
@@ -16,6 +16,10 @@ undertrained (2%)."""
 
 OVERFIT_GAP_DB = 3.0
 """The train-minus-held-out PSNR gap (dB) above which a model counts as overfitting."""
+
+ENOUGH_DB = 50.0
+"""The training PSNR (dB) from which a model never counts as undertrained: past it a falling loss changes
+nothing the eye or most uses can tell."""
 
 
 def training_health(
@@ -25,12 +29,13 @@ def training_health(
     *,
     drop: float = UNDERTRAINED_DROP,
     gap_db: float = OVERFIT_GAP_DB,
+    enough_db: float = ENOUGH_DB,
 ) -> dict[str, Any]:
     """Flags of a finished training run, from its loss curve and its train / held-out quality.
 
     Undertrained: the median loss of the last tenth of the steps is more than ``drop`` (relative) below the
     median of the tenth before it: more steps would still help. Medians make the check robust to the
-    noise of mini-batch losses. Overfitting: the held-out PSNR is more than ``gap_db`` below the training
+    noise of mini-batch losses. A model at ``enough_db`` or more on its training data is not flagged. Overfitting: the held-out PSNR is more than ``gap_db`` below the training
     PSNR.
 
     Args:
@@ -39,6 +44,7 @@ def training_health(
         test_psnr: quality on held-out data (dB), or ``None``.
         drop: relative fall that counts as still improving.
         gap_db: train-minus-held-out gap that counts as overfitting.
+        enough_db: training PSNR from which no model counts as undertrained.
 
     Returns:
         ``{"undertrained": bool | None, "loss_drop_last_tenth": float | None, "overfitting": bool | None,
@@ -50,6 +56,8 @@ def training_health(
         >>> h = training_health(still_falling, train_psnr=30.0, test_psnr=29.5)
         >>> h["undertrained"], h["overfitting"], round(h["loss_drop_last_tenth"], 3)
         (True, False, 0.1)
+        >>> training_health(still_falling, train_psnr=62.0)["undertrained"]  # past ENOUGH_DB: done
+        False
         >>> training_health([0.5] * 200, 30.0, 24.0)["caveats"]
         ['overfitting: held-out PSNR 24.00 dB is 6.00 dB below training (30.00 dB)']
     """
@@ -60,7 +68,7 @@ def training_health(
         w = len(values) // 10
         before, last = statistics.median(values[-2 * w : -w]), statistics.median(values[-w:])
         fall = (before - last) / abs(before) if before else 0.0
-        under = fall > drop
+        under = fall > drop and not (train_psnr is not None and math.isfinite(train_psnr) and train_psnr >= enough_db)
         if under:
             caveats.append(
                 f"undertrained: the loss fell {100 * fall:.1f}% over the last tenth of training "
