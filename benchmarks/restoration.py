@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from statistics import fmean as mean
 from pathlib import Path
 
 import torch
@@ -74,7 +75,7 @@ def operator_for(task: str, size: int):
 
 
 def run_prior(y, op, prior, sigma, clean, steps):
-    snaps = list(range(steps // 10, steps, steps // 10))
+    snaps = list(range(max(1, steps // 10), steps, max(1, steps // 10)))
     began = time.perf_counter()
     sol = solve(y, op, prior, sigma=sigma, steps=steps, snapshots=snaps, reference=clean, progress=False)
     took = time.perf_counter() - began
@@ -89,7 +90,7 @@ def run_prior(y, op, prior, sigma, clean, steps):
 
 
 def run_field(y, op, sigma, clean, steps, stop):
-    snaps = list(range(steps // 10, steps, steps // 10))
+    snaps = list(range(max(1, steps // 10), steps, max(1, steps // 10)))
     began = time.perf_counter()
     sol = solve(y, op, sigma=sigma, solver="field", steps=steps, snapshots=snaps, stop=stop, reference=clean, progress=False)
     took = time.perf_counter() - began
@@ -134,6 +135,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/restoration"))
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args()
+    if args.steps < 10:
+        parser.error("--steps must be at least 10 (snapshots every tenth of the budget)")
     if args.threads:
         torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -173,12 +176,12 @@ def main() -> None:
                 log.flush()
                 extra = ""
                 if "best_lam_psnr" in r:
-                    extra = (f" | lam {[round(v, 2) for v in r['lam']]} best-lam {sum(r['best_lam_psnr']) / 3:.2f} "
-                             f"best-snap {sum(r['best_snapshot_psnr']) / 3:.2f}")  # fmt: skip
+                    extra = (f" | lam {[round(v, 2) for v in r['lam']]} best-lam {mean(r['best_lam_psnr']):.2f} "
+                             f"best-snap {mean(r['best_snapshot_psnr']):.2f}")  # fmt: skip
                 elif "best_snapshot_psnr" in r:
-                    extra = f" | stopped {r['stopped_at']} best-snap {sum(r['best_snapshot_psnr']) / 3:.2f}"
-                print(f"{size} {task} {method}: PSNR {sum(r['psnr']) / len(r['psnr']):.2f} SSIM "
-                      f"{sum(r['ssim']) / len(r['ssim']):.3f} {r.get('seconds', 0):.0f}s{extra}", flush=True)  # fmt: skip
+                    extra = f" | stopped {r['stopped_at']} best-snap {mean(r['best_snapshot_psnr']):.2f}"
+                print(f"{size} {task} {method}: PSNR {mean(r['psnr']):.2f} SSIM "
+                      f"{mean(r['ssim']):.3f} {r.get('seconds', 0):.0f}s{extra}", flush=True)  # fmt: skip
             shown["input"] = y
             torch.save({k: v for k, v in shown.items() if v is not None}, args.out / f"images_{size}_{task}.pt")
     log.close()

@@ -162,6 +162,8 @@ def test_stop_at_plateau_stops_on_a_flat_loss_only_after_min_steps():
     assert first == 50 and stop.stopped_at == 50
     falling = StopAtPlateau(window=10)
     assert not any(falling(Info(s, 1.0 / s)) for s in range(1, 200))
+    again = next(s for s in range(1, 200) if stop(Info(s, 1.0)))  # a second run with the same callback
+    assert again == 50 and stop.stopped_at == 50
     with pytest.raises(ConfigError):
         StopAtPlateau(window=1)
 
@@ -207,3 +209,30 @@ def test_fit_report_flags_an_undertrained_field(tmp_path, capsys):
     health = json.loads((tmp_path / "f" / "metrics.json").read_text())["health"]
     assert health["undertrained"] is True and health["caveats"]
     assert f"caveat: {health['caveats'][0]}" in capsys.readouterr().out
+
+
+def test_patch_prior_keeps_its_matrices_only_during_a_solve():
+    from neuralfields.inverse._resolve import _frozen
+
+    prior = PatchAutoEncoder(8, latent_dim=4, width=4, seed=0).eval()
+    x = torch.rand(2, 1, 16, 12, generator=torch.Generator().manual_seed(0))
+    with _frozen(prior):
+        prior.energy(x)
+        assert prior._chains is not None  # built once for the whole solve
+    assert prior._chains is None
+    before = prior.energy(x)
+    with torch.no_grad():
+        prior.decoder[-1].bias.data.add_(0.5)  # changes that do not bump a version counter count too
+    assert not torch.allclose(prior.energy(x), before)
+    prior.energy(x).sum().backward()  # and outside a solve the energy has weight gradients
+    assert prior.decoder[-1].bias.grad is not None
+
+
+def test_lam_sweep_takes_names_like_solve():
+    clean = nf.data.load_dataset("shapes", n=1, size=16)
+    y = Denoise().measure(clean, sigma=0.1, seed=0)
+    sweep = lam_sweep(y, "denoise", "tv", sigma=0.1, solver="map", lams=lam_grid(0.1, 1000.0, 5), steps=20, warn=False,
+                      progress=False)  # fmt: skip
+    assert sweep.criterion == "sure" and sweep.chosen.shape == (1,)
+    with pytest.raises(ConfigError, match="needs a prior"):
+        lam_sweep(y, "denoise", None, sigma=0.1, progress=False)

@@ -61,6 +61,17 @@ def _resolve_prior(prior: Any) -> Prior | None:
     return prior
 
 
+def _resolve_solver(solver: Any) -> Any:
+    """A :class:`~neuralfields.inverse.Solver` from itself, a registered name or a registry spec."""
+    from .solvers import Solver
+
+    if isinstance(solver, Solver):
+        return solver
+    if isinstance(solver, (str, Mapping)):
+        return _from_spec("solver", solver)
+    raise DTypeError(f"solver must be a name, a Solver or a spec, got {type(solver).__name__}")
+
+
 @contextmanager
 def _frozen(prior: Any) -> Iterator[None]:
     """Evaluation mode and no parameter gradients for a module prior during a solve, restored after."""
@@ -72,9 +83,14 @@ def _frozen(prior: Any) -> Iterator[None]:
     prior.eval()
     for p, _ in flags:
         p.requires_grad_(False)
+    cache = getattr(prior, "_solve_cache", None)  # a prior may keep derived weights while they are frozen
+    if cache is not None:
+        cache(True)
     try:
         yield
     finally:
+        if cache is not None:
+            cache(False)
         prior.train(training)
         for p, flag in flags:
             p.requires_grad_(flag)

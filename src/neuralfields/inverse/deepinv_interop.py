@@ -91,7 +91,8 @@ class FieldReconstructor(nn.Module):
     Args:
         solver: a solver name, spec or object (default ``"field"``).
         prior: a prior (name, object or ``.safetensors`` file), or ``None``.
-        lam: the prior's weight.
+        lam: the prior's weight: ``"auto"`` (default, as in :func:`~neuralfields.inverse.solve`), a number, or
+            one per image; ignored without a prior.
         steps: the solver's budget.
         stop: the stopping rule (default ``"discrepancy"``; ``"budget"`` runs every step).
         sigma: the noise level; ``None`` takes it from ``physics.noise_model.sigma`` at each call.
@@ -111,7 +112,7 @@ class FieldReconstructor(nn.Module):
         (torch.Size([1, 1, 32, 32]), True)
     """
 
-    def __init__(self, solver: Any = "field", prior: Any = None, *, lam: float = 1.0, steps: int = 500,
+    def __init__(self, solver: Any = "field", prior: Any = None, *, lam: Any = "auto", steps: int = 500,
                  stop: Any = "discrepancy", sigma: float | None = None, solve_kwargs: Mapping[str, Any] | None = None) -> None:  # fmt: skip
         super().__init__()
         self.solver, self.prior, self.lam, self.steps, self.stop, self.sigma = solver, prior, lam, steps, stop, sigma

@@ -30,7 +30,7 @@ from ..errors import ConfigError, DTypeError, ShapeError
 from ..fields.base import Field
 from ..fields.render import to_unit
 from ..grid import make_grid
-from ._resolve import _from_spec, _frozen, _one_of, _resolve_operator, _resolve_prior
+from ._resolve import _frozen, _one_of, _resolve_operator, _resolve_prior, _resolve_solver
 from ._solve_task import SolveTask
 from ..priors.base import Prior
 from .lam import lam_sweep
@@ -140,6 +140,7 @@ class Solver(Configurable):
             y, op, energy, rule, sigma=float(sigma), lam=weights, steps=steps, snaps=snaps, start=start,
             reference=reference, eval_every=eval_every, callbacks=callbacks, checkpoint=checkpoint,
             checkpoint_every=checkpoint_every, resume=resume, progress=progress, x0_given=x0 is not None,
+            lam_setting="auto" if sweep is not None else None,
         )  # fmt: skip
         solution.sweep = sweep
         return solution
@@ -149,9 +150,10 @@ class Solver(Configurable):
         snaps: list[int], start: Tensor, reference: Tensor | None, eval_every: int,
         callbacks: Iterable[Callable[[StepInfo], bool | None]] = (), checkpoint: Any = None,
         checkpoint_every: int | None = None, resume: Any = False, progress: bool = True, x0_given: bool = False,
-        desc: str | None = None,
+        desc: str | None = None, lam_setting: str | None = None,
     ) -> Solution:  # fmt: skip
-        """One solve of checked, resolved arguments, with a prior weight per image ``lam`` ``(B,)``."""
+        """One solve of checked, resolved arguments, with a prior weight per image ``lam`` ``(B,)``; a
+        checkpoint records ``lam_setting`` (``"auto"``: a resumed solve sweeps again) instead of the weights."""
         informative = (op(torch.ones_like(start)) != 0).expand_as(y)
         weights = rule.start(y, informative, sigma)
         params, render = self.parameterize(start)
@@ -161,7 +163,7 @@ class Solver(Configurable):
         )  # fmt: skip
         settings = {
             "solver": {"name": self.name, "config": self.config}, "operator": type(op).__name__,
-            "prior": None if energy is None else type(energy).__name__, "sigma": sigma, "lam": lam.tolist(),
+            "prior": None if energy is None else type(energy).__name__, "sigma": sigma, "lam": lam_setting or lam.tolist(),
             "rule": {"name": rule.name, "config": rule.config}, "snapshots": snaps, "eval_every": eval_every,
             "x0": x0_given, "reference": reference is not None, "y": list(y.shape),
         }  # fmt: skip
@@ -340,8 +342,10 @@ def solve(
             ``.safetensors`` file of a saved prior, or ``None`` (data term only).
         sigma: the noise level of ``y`` (> 0); it weighs the data term and sets the discrepancy level.
         lam: weight of the prior energy: ``"auto"`` (default; chosen per image by :func:`lam_sweep` on
-            the prior's ``lam_range``, which costs one batched solve of 9 weights more and warns when a
-            choice lies at the grid's edge), a number, or one number per image. Ignored without a prior.
+            the prior's ``lam_range``, which costs one batched solve of 9 weights more, 18 for SURE, each for the
+            whole budget without early stopping, and warns when a
+            choice lies at the grid's edge; a resumed solve sweeps again), a number, or one number per image.
+            Ignored without a prior.
         solver: ``"map"`` (pixels), ``"field"`` (a SIREN per image), a :class:`Solver`, or a registry spec.
         steps: the budget: iterations of the solver (default 1000).
         snapshots: iterations at which to keep a copy of the iterate (the solve runs at least until the
@@ -383,13 +387,7 @@ def solve(
         >>> bool(sol.psnr[0] > nf.psnr(y[0], clean[0]))
         True
     """
-    if isinstance(solver, Solver):
-        s = solver
-    elif isinstance(solver, (str, Mapping)):
-        s = _from_spec("solver", solver)
-    else:
-        raise DTypeError(f"solver must be a name, a Solver or a spec, got {type(solver).__name__}")
-    return s(
+    return _resolve_solver(solver)(
         y, operator, prior, sigma=sigma, lam=lam, steps=steps, snapshots=snapshots, stop=stop,
         x0=x0, reference=reference, eval_every=eval_every, callbacks=callbacks, checkpoint=checkpoint,
         checkpoint_every=checkpoint_every, resume=resume, progress=progress, iterations=iterations,

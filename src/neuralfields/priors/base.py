@@ -29,7 +29,9 @@ class Prior(Configurable, nn.Module):
     scale of ``lam`` that suits it in its docstring.
 
     Attributes:
-        image_size: the ``(H, W)`` the prior needs, or ``None`` for any.
+        image_size: the ``(H, W)`` the prior needs, or ``None`` for any. A patch prior
+            (:class:`~neuralfields.priors.PatchAutoEncoder`) states its patch here: its network takes
+            patches of that size, its energy any image at least that large.
         channels: the channel count it needs, or ``None`` for any.
         lam_range: ``(low, high)`` of the ``lam="auto"`` grid (default ``(0.1, 1000)``).
 

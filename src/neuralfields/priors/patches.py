@@ -101,7 +101,8 @@ class PatchAutoEncoder(AutoEncoder):
             raise ConfigError(f"stride must be an int from 1 to patch_size ({patch_size}), got {stride!r}")
         super().__init__((patch_size, patch_size), channels, latent_dim, width, temperature, seed)
         self.patch_size, self.stride = patch_size, stride
-        self._chains: tuple[Any, list[Any], list[Any]] | None = None
+        self._chains: tuple[list[Any], list[Any]] | None = None
+        self._caching = False
 
     def _finalize_config(self, config: dict[str, Any]) -> dict[str, Any]:
         return {**config, "stride": self.stride}
@@ -127,17 +128,20 @@ class PatchAutoEncoder(AutoEncoder):
             )
         return x
 
+    def _solve_cache(self, on: bool) -> None:
+        """Called by the solvers around a solve, whose weights stay frozen: keep the matrix products of
+        :meth:`_dense` for its length (and drop them after, so later changes of the weights count)."""
+        self._caching, self._chains = bool(on), None
+
     def _dense(self) -> tuple[list[Any], list[Any]]:
         """The encoder and decoder as matrix products (see :func:`~neuralfields.priors._dense.affine_chain`);
-        cached while no parameter needs a gradient and none has changed (as during a solve)."""
-        params = list(self.parameters())
-        key = tuple((p.data_ptr(), p._version, p.device) for p in params)
-        if self._chains is not None and self._chains[0] == key:
-            return self._chains[1], self._chains[2]
+        built once per solve (see :meth:`_solve_cache`), otherwise at every call."""
+        if self._caching and self._chains is not None:
+            return self._chains
         c, s = self.channels, self.patch_size
         enc, dec = affine_chain(self.encoder, (c, s, s)), affine_chain(self.decoder, (self.latent_dim,))
-        if not any(p.requires_grad for p in params):
-            self._chains = (key, enc, dec)
+        if self._caching:
+            self._chains = (enc, dec)
         return enc, dec
 
     def patch_energies(self, x: Tensor) -> Tensor:

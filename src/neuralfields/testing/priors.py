@@ -43,9 +43,13 @@ MakePrior = Callable[[], Any]
 
 
 def images(prior: Any, batch: int = 3, *, seed: int = 0, dtype: torch.dtype = torch.float32) -> Tensor:
-    """Seeded images ``(batch, C, H, W)`` in [0, 1] that ``prior`` takes."""
+    """Seeded images ``(batch, C, H, W)`` in [0, 1] that ``prior`` takes (for a patch prior, an image of
+    several overlapping patches and of another height than width)."""
     channels = getattr(prior, "channels", None) or 1
     size = getattr(prior, "image_size", None) or (8, 8)
+    patch = getattr(prior, "patch_size", None)
+    if isinstance(patch, int):
+        size = (patch + patch // 2, 2 * patch + patch // 2)
     return uniform((batch, channels, *size), low=0.0, high=1.0, seed=seed, dtype=dtype)
 
 

@@ -78,14 +78,16 @@ class StopAtPlateau(Callback):
     ``2 * window``), the median loss of the last ``window`` steps is compared with the median of the
     ``window`` before it, and the run stops when it fell by less than ``min_drop`` (relative).
 
-    The rule matches :func:`~neuralfields.training.health.training_health`'s undertrained check, so a run
-    this callback stopped is not flagged as undertrained when ``window`` is at least a tenth of its steps.
+    The rule is :func:`~neuralfields.training.health.training_health`'s undertrained check with a fixed
+    window instead of a tenth of the run: a run it stopped after ten windows or fewer is not flagged as
+    undertrained (a shorter tenth falls less); after more, the last tenth may still show a fall of more than
+    2%. A callback object starts afresh when it sees a run begin again (a step not after its last one).
 
     Args:
         window: steps per compared window (>= 2).
         min_drop: the relative fall below which the loss counts as flat (default 0.02).
-        min_steps: never stop before this step (an early flat stretch, e.g. an autoencoder whose latent
-            starts saturated, is often followed by a fall).
+        min_steps: never stop before this step of the run (an early flat stretch, e.g. an autoencoder whose
+            latent starts saturated, is often followed by a fall).
 
     Attributes:
         stopped_at: the step at which it stopped the run, or ``None``.
@@ -107,11 +109,15 @@ class StopAtPlateau(Callback):
         self.window, self.min_drop, self.min_steps = window, float(min_drop), int(min_steps)
         self.losses: list[float] = []
         self.stopped_at: int | None = None
+        self._last_step = 0
 
     def __call__(self, info: StepInfo) -> bool:
+        if info.step <= self._last_step:  # a new run (or a resumed one) with the same callback
+            self.losses, self.stopped_at = [], None
+        self._last_step = info.step
         self.losses.append(float(info.loss))
         w = self.window
-        if len(self.losses) < max(2 * w, self.min_steps) or len(self.losses) % w:
+        if len(self.losses) < 2 * w or info.step < self.min_steps or len(self.losses) % w:
             return False
         before, last = statistics.median(self.losses[-2 * w : -w]), statistics.median(self.losses[-w:])
         if before and (before - last) / abs(before) < self.min_drop:
