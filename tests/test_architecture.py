@@ -18,7 +18,7 @@ LAYERS = [
     {"conditioning"},
     {"priors", "inverse"},
     {"training"},
-    {"analysis", "plots"},
+    {"analysis", "plots", "_plots_lam"},
     {"experiments"},
     {"testing", "cli", "_cli_args", "_cli_report", "_cli_study", "_cli_signal"},
 ]

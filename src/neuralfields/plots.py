@@ -18,7 +18,7 @@ from .errors import OptionalDependencyError
 from .training.history import History
 
 __all__ = ["plot_history", "plot_comparison", "plot_image_grid", "plot_curves", "plot_latent_pairs", "plot_band_panels",
-           "plot_box_groups", "plot_waveform", "plot_volume_slices", "plot_mesh"]
+           "plot_box_groups", "plot_waveform", "plot_volume_slices", "plot_mesh", "plot_lam_sweep"]
 
 
 def _figure(width: float, height: float) -> Any:
@@ -407,3 +407,6 @@ def plot_mesh(vertices: Tensor, faces: Tensor, path: str | os.PathLike[str], *, 
     if title:
         fig.suptitle(title, fontsize=10)
     return _save(fig, path)
+
+
+from ._plots_lam import plot_lam_sweep  # noqa: E402 (its own module: this one is full)

@@ -137,7 +137,7 @@ def restore(
         >>> m["methods"]["tv"]["lam"], m["methods"]["tv"]["early_stop"]["rule"]  # a fixed weight; the default stop
         ([1.0, 1.0], 'budget')
     """
-    from ..plots import plot_curves, plot_image_grid
+    from ..plots import plot_curves, plot_image_grid, plot_lam_sweep
 
     cfg = config or RestoreConfig()
     priors = dict(priors or {})
@@ -195,10 +195,8 @@ def restore(
     plot_curves(curves, out / "psnr_curves.png", title=f"{cfg.task}, sigma {cfg.sigma}: mean test PSNR",
                 hlines={"corrupted": metrics["corrupted_psnr"]}, logx=True)  # fmt: skip
     if selection:
-        plot_curves({m: (s.lams, s.psnr.mean(1).tolist()) for m, s in selection.items()}, out / "lambda_selection.png",
-                    xlabel="lambda", ylabel=f"mean test PSNR at {cfg.iterations} (dB, hindsight)", logx=True,
-                    title="prior weight: " + "; ".join(f"{m} chose {float(s.chosen.double().log().mean().exp()):.3g} (geo. mean)"
-                                                       for m, s in selection.items()))  # fmt: skip
+        plot_lam_sweep(selection, out / "lambda_selection.png",
+                       title=f"prior weight (lam='auto'): PSNR at {cfg.iterations} iterations in hindsight, the rule's score")  # fmt: skip
     shown = list(range(min(4, test.shape[0])))
     cols, labels = [test, corrupted], ["original", "corrupted"]
     for method, sol in results.items():
