@@ -20,7 +20,7 @@ def _table(header: list[str], rows: list[list[str]]) -> None:
     if _RST:
         print(".. list-table::\n   :header-rows: 1\n")
         for row in [header, *rows]:
-            print("   * - " + "\n     - ".join(row))
+            print("\n".join((f"   * - {c}" if i == 0 else f"     - {c}").rstrip() for i, c in enumerate(row)))
         print()
         return
     print("| " + " | ".join(header) + " |")

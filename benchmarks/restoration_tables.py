@@ -19,29 +19,13 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+import prior_tables  # the markdown / rst table printer of the other study tables (run from benchmarks/)
 import torch
-
-
-_RST = False
+from prior_tables import _table
 
 
 def _mean(v: list[float]) -> float:
     return statistics.fmean(v)
-
-
-def _table(header: list[str], rows: list[list[str]]) -> None:
-    """A markdown table, or an rst list-table with ``--rst``."""
-    if _RST:
-        print(".. list-table::\n   :header-rows: 1\n")
-        for row in [header, *rows]:
-            print("\n".join((f"   * - {c}" if i == 0 else f"     - {c}").rstrip() for i, c in enumerate(row)))
-        print()
-        return
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-    print()
 
 
 def load_rows(folders: list[Path]) -> list[dict]:
@@ -134,8 +118,7 @@ def main() -> None:
     parser.add_argument("--image", type=int, default=0)
     parser.add_argument("--rst", action="store_true", help="rst list-tables (for docs/restoration_results.inc)")
     args = parser.parse_args()
-    global _RST
-    _RST = args.rst
+    prior_tables._RST = args.rst
     print_tables(load_rows(args.folders))
     if args.grid:
         picture_grid(args.folders[0], args.size, args.image, args.grid)
