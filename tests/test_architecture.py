@@ -13,12 +13,12 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "neuralfields"
 # errors, the registry, io and the private engine modules are low: anyone may use them.
 LAYERS = [
     {"errors", "_json", "_progress", "_allocator", "_registry", "_config", "_capabilities", "_kinds", "_checks", "_metrics", "_files", "_header", "_png", "_folders", "_wav", "io", "_history", "_task", "_checkpoint", "_loop"},
-    {"grid", "kernels", "data", "_synthetic"},
+    {"grid", "kernels", "data", "_synthetic", "_image_files"},
     {"fields"},
     {"conditioning"},
     {"priors", "inverse"},
     {"training"},
-    {"analysis", "plots", "_plots_lam"},
+    {"analysis", "plots", "_plots_base", "_plots_lam", "_plots_signals"},
     {"experiments"},
     {"testing", "cli", "_cli_args", "_cli_report", "_cli_study", "_cli_signal"},
 ]

@@ -1,4 +1,4 @@
-"""The ``train-prior``, ``restore`` and ``hyper-train`` commands: their configs from the arguments (or a
+"""The ``memorize``, ``train-prior``, ``restore`` and ``hyper-train`` commands: their configs from the arguments (or a
 recorded ``run.json``), the experiment, and the summary they print."""
 
 from __future__ import annotations
@@ -8,13 +8,43 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["train_prior_command", "restore_command", "hyper_train_command", "print_caveats"]
+__all__ = ["memorize_command", "train_prior_command", "restore_command", "hyper_train_command", "print_caveats"]
 
 
 def print_caveats(metrics: dict[str, Any], indent: int = 0) -> None:
     """One line per flag of a report's ``health`` (:func:`~neuralfields.training.training_health`)."""
     for caveat in (metrics.get("health") or {}).get("caveats", []):
         print(f"{'':{indent}s}caveat: {caveat}")
+
+def memorize_command(args: argparse.Namespace, recorded: Any, image_set: tuple[Any, Any, dict[str, Any]]) -> int:
+    """``neuralfields memorize``."""
+    from .experiments import MemorizeConfig, memorize
+    from .experiments._report import config_from
+
+    images, _, source = image_set
+    if recorded is not None:
+        config = config_from(MemorizeConfig, recorded[0])
+    else:
+        settings = {
+            "conditioning": args.conditioning, "base_width": args.base_width, "width_multiple": args.width_multiple,
+            "hidden_layers": args.hidden_layers, "bottleneck": args.bottleneck, "latent_dim": args.latent_dim,
+            "latent_mode": args.latent_mode, "factor": args.factor, "holdout": args.holdout, "augment": args.augment,
+            "embedding_place": args.embedding_place, "metric": args.metric, "seed": args.seed,
+        }  # fmt: skip
+        if args.steps is not None:
+            settings["steps"] = args.steps
+        config = MemorizeConfig.quick(**settings) if args.quick else MemorizeConfig(**settings)
+    size = images.shape[-1]
+    print(f"memorising {len(images)} images of {size}x{size} from {source['data']} (trained at {size // config.factor})")
+    m = memorize(images, args.out, config, data=source, progress=not args.no_progress)
+    up = m.get("upsampling", {}).get("mean", {})
+    line = f"train PSNR {m['psnr']:.2f} dB, held-out {m['val_psnr'] or float('nan'):.2f} dB"
+    if up:
+        line += f"; upsampled {up['field_psnr']:.2f} dB (bicubic {up['bicubic_psnr']:.2f})"
+    print(f"{line}; wrote {args.out}/")
+    print_caveats(m)
+    return 0
+
 
 def train_prior_command(args: argparse.Namespace, recorded: Any, image_set: tuple[Any, Any, dict[str, Any]]) -> int:
     """``neuralfields train-prior``."""

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ._plots_base import _figure, _save
+
 __all__ = ["plot_lam_sweep"]
 
 _SCORE_LABEL = {
@@ -31,8 +33,6 @@ def plot_lam_sweep(sweeps: Mapping[str, Any], path: str | os.PathLike[str], *, t
         >>> plot_lam_sweep({"tv": s}, os.path.join(tempfile.mkdtemp(), "lam.png")).suffix
         '.png'
     """
-    from .plots import _figure, _save  # plots re-exports this function: import it when drawing
-
     names = list(sweeps)
     fig = _figure(4.2 * len(names), 3.6)
     axes = fig.subplots(1, len(names), squeeze=False)[0]

@@ -275,33 +275,10 @@ def _image_set(args: argparse.Namespace, recorded: Any, default_n: int) -> tuple
 
 
 def _cmd_memorize(args: argparse.Namespace) -> int:
-    from .experiments import MemorizeConfig, memorize
-    from .experiments._report import config_from
+    from ._cli_report import memorize_command
 
     recorded = _recorded(args)
-    images, _, source = _image_set(args, recorded, 16 if args.quick else 100)
-    if recorded is not None:
-        config = config_from(MemorizeConfig, recorded[0])
-    else:
-        settings = {
-            "conditioning": args.conditioning, "base_width": args.base_width, "width_multiple": args.width_multiple,
-            "hidden_layers": args.hidden_layers, "bottleneck": args.bottleneck, "latent_dim": args.latent_dim,
-            "latent_mode": args.latent_mode, "factor": args.factor, "holdout": args.holdout, "augment": args.augment,
-            "embedding_place": args.embedding_place, "metric": args.metric, "seed": args.seed,
-        }  # fmt: skip
-        if args.steps is not None:
-            settings["steps"] = args.steps
-        config = MemorizeConfig.quick(**settings) if args.quick else MemorizeConfig(**settings)
-    size = images.shape[-1]
-    print(f"memorising {len(images)} images of {size}x{size} from {source['data']} (trained at {size // config.factor})")
-    m = memorize(images, args.out, config, data=source, progress=not args.no_progress)
-    up = m.get("upsampling", {}).get("mean", {})
-    line = f"train PSNR {m['psnr']:.2f} dB, held-out {m['val_psnr'] or float('nan'):.2f} dB"
-    if up:
-        line += f"; upsampled {up['field_psnr']:.2f} dB (bicubic {up['bicubic_psnr']:.2f})"
-    print(f"{line}; wrote {args.out}/")
-    print_caveats(m)
-    return 0
+    return memorize_command(args, recorded, _image_set(args, recorded, 16 if args.quick else 100))
 
 
 def _default_n(args: argparse.Namespace) -> int:
