@@ -25,13 +25,11 @@ from ..io import load, save
 from ..priors import moment_matching_loss
 from ..training import HyperFitResult, fit_hyper, training_health
 from ._report import write_json
+from .hyper_context import context_study
 from .hyper_finetune import finetune_study, psnr_of_mse
 from .priors import split_indices
 
 __all__ = ["HyperTrainConfig", "hyper_train"]
-
-_MISSING = (0.12, 0.22, 0.5)
-"""Colour of the pixels outside the context in ``context.png`` (dark blue: not a grey level)."""
 
 
 @dataclass
@@ -192,22 +190,6 @@ def _train(model: HyperSiren, train: Tensor, test: Tensor, cfg: HyperTrainConfig
     )  # fmt: skip
 
 
-def _context_view(coords: Tensor, values: Tensor, shape: tuple[int, int]) -> Tensor:
-    """One item's context ``(M, 2), (M, C)`` drawn as an RGB image: its pixels in grey (or colour),
-    the others in :data:`_MISSING`."""
-    h, w = shape
-    rows = torch.round(((coords[:, 0] + 1) * h - 1) / 2).long().clamp(0, h - 1)
-    cols = torch.round(((coords[:, 1] + 1) * w - 1) / 2).long().clamp(0, w - 1)
-    img = torch.tensor(_MISSING, dtype=values.dtype)[:, None, None].repeat(1, h, w)
-    v = values.T.expand(3, -1) if values.shape[1] == 1 else values.T[:3]
-    img[:, rows, cols] = v
-    return img
-
-
-def _grey_to_rgb(x: Tensor) -> Tensor:
-    return x.expand(3, -1, -1) if x.shape[0] == 1 else x[:3]
-
-
 def hyper_train(
     images: Tensor, out: str | os.PathLike[str], config: HyperTrainConfig | None = None, *, progress: bool = True
 ) -> dict[str, Any]:
@@ -337,33 +319,11 @@ def hyper_train(
                         title="held-out images and one-shot reconstructions")  # fmt: skip
 
     # 2. context pixels
-    context: dict[str, float] = {}
-    context_model: dict[str, Any] = {"encoder": "set", "head": cfg.context_head, "latent": cfg.context_latent,
-                                     "pixels": {}, "train_psnr": {}, "seconds_per_step": {}}  # fmt: skip
-    rows_ctx = test[: min(4, len(test))]
-    grid_cols: list[list[Tensor]] = [[] for _ in range(len(rows_ctx))]
-    col_labels: list[str] = []
-    for fraction in cfg.context_fractions:
-        key = str(float(fraction))
+    def train_set_model(fraction: float) -> tuple[HyperSiren, HyperFitResult]:
         set_model = _model(cfg, (h, w), c, cfg.context_head, "set", cfg.context_latent)
-        res = _train(set_model, train, test, cfg, progress, cfg.context_lr, context_fraction=float(fraction))
-        set_model.eval()
-        context[key] = res.test_psnr_final  # type: ignore[assignment]
-        context_model["pixels"][key] = max(1, round(fraction * h * w))
-        context_model["train_psnr"][key] = res.train_psnr[-1]
-        context_model["seconds_per_step"][key] = res.time_per_step
-        with torch.no_grad():
-            coords, values = set_model.context_from_images(rows_ctx, float(fraction), seed=cfg.seed + 1)
-            recon = set_model.decode(set_model.encode_context(coords, values), (h, w))
-        for r in range(len(rows_ctx)):
-            grid_cols[r] += [_context_view(coords[r], values[r], (h, w)), _grey_to_rgb(recon[r])]
-        pct = f"{100 * fraction:g}%"
-        col_labels += [f"context {pct}\n({context_model['pixels'][key]} px)", f"from {pct}\n{context[key]:.2f} dB"]
-    for r in range(len(rows_ctx)):
-        grid_cols[r].append(_grey_to_rgb(rows_ctx[r]))
-    plot_image_grid(grid_cols, out / "context.png", row_labels=[f"test {i}" for i in range(len(rows_ctx))],
-                    col_labels=[*col_labels, "truth"],
-                    title=f"set encoder ({cfg.context_head} head): reconstructions from context pixels (test PSNR)")  # fmt: skip
+        return set_model, _train(set_model, train, test, cfg, progress, cfg.context_lr, context_fraction=fraction)
+
+    context, context_model = context_study(cfg, train_set_model, test[: min(4, len(test))], (h, w), out)
 
     # 3. interpolation
     pairs = [(2 * p, 2 * p + 1) for p in range(2) if 2 * p + 1 < len(test)]
