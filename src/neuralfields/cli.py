@@ -1,4 +1,4 @@
-"""The ``neuralfields`` command: fit, memorize, train-prior, restore, hyper-train, render, plugins, samples.
+"""The ``neuralfields`` command: fit, fit-set, memorize, train-prior, restore, hyper-train, render, plugins, samples.
 
 The commands are thin: each turns its arguments into the experiment's config object (defaults come from
 those objects and choices from the registry) and calls the experiment in :mod:`neuralfields.experiments`.
@@ -19,6 +19,7 @@ from typing import Any
 from . import __version__
 from ._cli_report import print_caveats
 from ._cli_args import add_image_set_arguments, frequency, listing, pixels, positive, seed, shape, size, value_range
+from ._cli_fit_set import add_fit_set_parser
 from ._cli_study import add_init_study_parser
 from ._files import check_output_folder
 from .errors import ConfigError, NeuralFieldsError
@@ -185,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_init_study_parser(p)
     p.set_defaults(func=_cmd_init_study)
 
+    p = _parser_for(sub, "fit-set", "fit one field per image of a set and write them as sharded .safetensors files plus an index",
+                    "Fit one SIREN per image in batched groups (nf.fit_many) and write OUT/shards/group-NNNNN.safetensors "
+                    "plus OUT/index.json (each image's shard, final PSNR, steps) and run.json; read them back with "
+                    "neuralfields.experiments.FieldSet. Run the same command again after a crash or kill: it fits only "
+                    "the groups the index does not name.")  # fmt: skip
+    add_fit_set_parser(p)
+    p.set_defaults(func=_cmd_fit_set)
+
     p = sub.add_parser("render", help="render a saved field at any resolution",
                        description="Render a field saved as .safetensors to a PNG, a .npy array or (a 1-D field) a .wav "
                        "file at any resolution, in bounded memory: a PNG is computed and written band by band. A field "
@@ -306,6 +315,13 @@ def _cmd_hyper_train(args: argparse.Namespace) -> int:
     from ._cli_report import hyper_train_command
 
     return hyper_train_command(args, _recorded(args), _image_set(args, _recorded(args), _default_n(args)))
+
+
+def _cmd_fit_set(args: argparse.Namespace) -> int:
+    from ._cli_fit_set import DEFAULT_N, fit_set_command
+
+    recorded = _recorded(args)
+    return fit_set_command(args, recorded, _image_set(args, recorded, DEFAULT_N[1] if args.quick else DEFAULT_N[0]))
 
 
 def _cmd_init_study(args: argparse.Namespace) -> int:

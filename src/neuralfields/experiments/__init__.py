@@ -1,6 +1,7 @@
 """The research experiments as functions that write a report folder."""
 
 from .fit import FitConfig, fit_image
+from .fit_set import FieldSet, FitSetConfig, fit_set
 from .fit_signal import fit_signal, load_array
 from .hyper import HyperTrainConfig, hyper_train
 from .init_study import InitStudyConfig, init_study
@@ -11,6 +12,9 @@ from .restore import RestoreConfig, restore
 __all__ = [
     "FitConfig",
     "fit_image",
+    "FitSetConfig",
+    "fit_set",
+    "FieldSet",
     "fit_signal",
     "load_array",
     "MemorizeConfig",

@@ -1,0 +1,93 @@
+"""fit_set / neuralfields fit-set: every field exactly once, resumable after a kill, readable lazily."""
+
+import importlib
+import json
+
+import pytest
+import torch
+
+import neuralfields as nf
+from neuralfields.cli import main
+from neuralfields.errors import ConfigError, FileFormatError, ShapeError
+from neuralfields.experiments import FieldSet, FitSetConfig, fit_set
+
+fit_set_module = importlib.import_module("neuralfields.experiments.fit_set")  # the module (the package exports the function)
+
+CFG = FitSetConfig(steps=8, group_size=3, hidden_features=8, hidden_layers=1)
+
+
+@pytest.fixture(scope="module")
+def images():
+    return nf.data.load_dataset("shapes", n=7, size=8)
+
+
+def test_every_image_gets_exactly_one_field_equal_to_fitting_all_at_once(tmp_path, images):
+    index = fit_set(images, tmp_path, CFG, progress=False)
+    items = [i for g in index["groups"].values() for i in g["items"]]
+    assert sorted(items) == list(range(7)) and len(items) == 7 and index["fitted_now"] == 7
+    assert len(list((tmp_path / "shards").glob("*.safetensors"))) == 3
+    fields = FieldSet(tmp_path)
+    template = nf.Siren(2, 1, hidden_features=8, hidden_layers=1, seed=0)
+    together = nf.fit_many(template, images, steps=8, seed=0, progress=False)  # one group of all 7
+    for i in range(7):
+        assert fields.items[i] == i
+        for (name, p), q in zip(fields[i].named_parameters(), together.field(i).parameters()):
+            torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4, msg=f"field {i}, {name}")
+    assert fields.psnr == pytest.approx(together.psnr, abs=1e-3)
+    flat = FieldSet(tmp_path, weights=True)
+    assert flat[3].shape == (sum(p.numel() for p in template.parameters()),)
+    with pytest.raises(IndexError):
+        fields[7]
+
+
+def test_a_killed_run_resumes_without_duplicates_or_gaps(tmp_path, images, monkeypatch):
+    real, calls = fit_set_module.fit_many, []
+
+    def dies_on_the_second_group(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # killed mid-run
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_set_module, "fit_many", dies_on_the_second_group)
+    with pytest.raises(KeyboardInterrupt):
+        fit_set(images, tmp_path, CFG, progress=False)
+    first = json.loads((tmp_path / "index.json").read_text())
+    assert list(first["groups"]) == ["0"]  # what finished is kept
+    shard0 = (tmp_path / "shards" / "group-00000.safetensors").read_bytes()
+    monkeypatch.setattr(fit_set_module, "fit_many", real)
+    index = fit_set(images, tmp_path, CFG, progress=False)
+    assert index["fitted_now"] == 4  # groups 1 and 2 only
+    assert (tmp_path / "shards" / "group-00000.safetensors").read_bytes() == shard0
+    assert sorted(i for g in index["groups"].values() for i in g["items"]) == list(range(7))
+    fresh = fit_set(images, tmp_path / "fresh", CFG, progress=False)
+    assert [g["psnr"] for g in index["groups"].values()] == [g["psnr"] for g in fresh["groups"].values()]
+
+
+def test_another_runs_folder_is_refused_and_left_alone(tmp_path, images):
+    fit_set(images, tmp_path, CFG, progress=False)
+    before = (tmp_path / "index.json").read_bytes()
+    with pytest.raises(ConfigError, match="another run"):
+        fit_set(images, tmp_path, FitSetConfig(steps=9, group_size=3, hidden_features=8, hidden_layers=1), progress=False)
+    with pytest.raises(ConfigError, match="another run"):
+        fit_set(images.flip(-1), tmp_path, CFG, progress=False)  # other images
+    assert (tmp_path / "index.json").read_bytes() == before
+
+
+def test_bad_input(tmp_path, images):
+    with pytest.raises(ShapeError):
+        fit_set(images[0], tmp_path, CFG, progress=False)
+    with pytest.raises(ConfigError):
+        fit_set(images, tmp_path, FitSetConfig(group_size=0), progress=False)
+    with pytest.raises(FileFormatError, match="no field set"):
+        FieldSet(tmp_path / "nothing")
+
+
+def test_fit_set_command(tmp_path, capsys):
+    args = ["fit-set", "shapes", "--n", "5", "--size", "8", "--steps", "5", "--group-size", "2", "--hidden-features", "8",
+            "--out", str(tmp_path / "s"), "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    assert "5 fields (5 fitted now" in capsys.readouterr().out
+    assert main(args) == 0 and "5 fields (0 fitted now" in capsys.readouterr().out  # a second run has nothing to do
+    assert len(FieldSet(tmp_path / "s")) == 5
+    assert json.loads((tmp_path / "s" / "run.json").read_text())["command"] == "fit-set"
