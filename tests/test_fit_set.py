@@ -91,3 +91,46 @@ def test_fit_set_command(tmp_path, capsys):
     assert main(args) == 0 and "5 fields (0 fitted now" in capsys.readouterr().out  # a second run has nothing to do
     assert len(FieldSet(tmp_path / "s")) == 5
     assert json.loads((tmp_path / "s" / "run.json").read_text())["command"] == "fit-set"
+
+
+def _torchrun(args, tmp_path, timeout=240):
+    """``neuralfields ARGS`` on 2 CPU processes (gloo) under torchrun, bounded in time."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "neuralfields.cli", *args]
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return done.stdout
+
+
+def test_two_processes_fit_every_field_once_and_equal_one_process(tmp_path, images, monkeypatch):
+    from neuralfields.io import read_tensors
+
+    # one process fits group 0 and is killed; two processes under torchrun finish the run
+    real, calls = fit_set_module.fit_many, []
+
+    def dies_on_the_second_group(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    data = {"data": "shapes", "n": 7, "size": 8, "seed": 0}
+    monkeypatch.setattr(fit_set_module, "fit_many", dies_on_the_second_group)
+    with pytest.raises(KeyboardInterrupt):
+        fit_set(images, tmp_path / "two", CFG, data=data, progress=False)
+    monkeypatch.setattr(fit_set_module, "fit_many", real)
+    out = _torchrun(["fit-set", "shapes", "--num-images", "7", "--size", "8", "--steps", "8", "--group-size", "3",
+                     "--hidden-features", "8", "--hidden-layers", "1", "--out", str(tmp_path / "two"), "--no-progress"], tmp_path)  # fmt: skip
+    assert "on 2 processes" in out and "7 fields (4 fitted now" in out  # groups 1 and 2, one per rank
+    one = fit_set(images, tmp_path / "one", CFG, data=data, progress=False)
+    two = json.loads((tmp_path / "two" / "index.json").read_text())
+    assert two["run"] == json.loads(json.dumps(one["run"])) and sorted(two["groups"]) == ["0", "1", "2"]
+    for g in one["groups"]:
+        assert two["groups"][g]["items"] == one["groups"][g]["items"]
+        a, b = (read_tensors(tmp_path / d / one["groups"][g]["shard"]) for d in ("one", "two"))
+        for name in a:
+            torch.testing.assert_close(a[name], b[name], atol=1e-6, rtol=1e-5, msg=f"group {g}, {name}")

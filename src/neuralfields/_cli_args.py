@@ -105,6 +105,7 @@ def add_image_set_arguments(p: argparse.ArgumentParser, default_size: int, n_hel
     """The image-set arguments of train-prior, restore and hyper-train."""
     p.add_argument("data", metavar="DATA", nargs="?", default="digits", help="a folder of images, or digits | crops | patches | shapes (default: digits)")
     p.add_argument("--out", required=True, type=Path, help="report folder (created)")
-    p.add_argument("--n", type=positive, default=None, help=n_help)
+    p.add_argument("--n", "--num-images", dest="n", type=positive, default=None, help=n_help + " (--num-images under torchrun, "
+                   "which takes --n for its own options)")  # fmt: skip
     p.add_argument("--size", type=positive, default=default_size, help=f"image size{size_note} (default: {default_size})")
     p.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")

@@ -31,7 +31,21 @@ def add_fit_set_parser(p: argparse.ArgumentParser) -> None:
 
 
 def fit_set_command(args: argparse.Namespace, recorded: Any, image_set: tuple[Any, Any, dict[str, Any]]) -> int:
-    """``neuralfields fit-set``."""
+    """``neuralfields fit-set``; under ``torchrun`` every process runs it and the groups are shared out."""
+    import torch.distributed as dist
+
+    from ._dist import init_from_env
+
+    started = init_from_env()
+    try:
+        return _fit_set(args, recorded, image_set)
+    finally:
+        if started:
+            dist.destroy_process_group()
+
+
+def _fit_set(args: argparse.Namespace, recorded: Any, image_set: tuple[Any, Any, dict[str, Any]]) -> int:
+    from ._dist import is_main, rank_and_world
     from .experiments._report import config_from, write_run
     from .experiments.fit_set import FitSetConfig, fit_set
 
@@ -45,8 +59,13 @@ def fit_set_command(args: argparse.Namespace, recorded: Any, image_set: tuple[An
             settings["steps"] = args.steps
         config = FitSetConfig.quick(**settings) if args.quick else FitSetConfig(**settings)
     n, c, h, w = images.shape
-    print(f"fitting one field per image: {n} images of {c}x{h}x{w} from {source['data']}, in groups of {config.group_size}")
+    world = rank_and_world()[1]
+    if is_main():
+        on = f" on {world} processes" if world > 1 else ""
+        print(f"fitting one field per image{on}: {n} images of {c}x{h}x{w} from {source['data']}, in groups of {config.group_size}")
     index = fit_set(images, args.out, config, data=source, progress=not args.no_progress)
+    if not is_main():
+        return 0
     write_run(args.out, "fit-set", config, source)
     psnr = [p for g in index["groups"].values() for p in g["psnr"]]
     rate = index["fitted_now"] / index["seconds"] if index["fitted_now"] else 0.0

@@ -13,6 +13,11 @@ command again and it fits only the groups the index does not name. Each image be
 group, so no field is fitted twice or missing. A member's fit does not depend on the other members of its
 group (Adam works element by element; every member sees the same coordinates), so the fields equal those
 of a one-by-one :func:`~neuralfields.fit` with the same seed, up to rounding.
+
+Under ``torchrun`` (a ``torch.distributed`` process group; see :func:`fit_set`) the groups still to fit are
+dealt out to the ranks in rounds: each rank fits its group and writes its shard, the ranks exchange what
+they finished, and rank 0 alone writes the index after every round. Each group is fitted by exactly one
+rank, and the fields do not depend on the number of processes, so a run may be resumed with another.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import torch
 from torch import Tensor
 
 from .._checks import check_positive_int
+from .._dist import all_gather_objects, barrier, rank_and_world
 from .._progress import progress_bar
 from .._registry import create
 from ..errors import ConfigError, FileFormatError, InvalidDataError, ShapeError
@@ -116,6 +122,10 @@ def fit_set(
     """Fit one SIREN per image in groups and write them as shards plus ``index.json`` (see the module's
     description); a folder holding an unfinished run of the same settings and images is resumed.
 
+    In a ``torch.distributed`` process group (e.g. started by ``neuralfields fit-set`` under ``torchrun``)
+    every rank calls it with the same images and settings; the groups are shared out and rank 0 writes the
+    index.
+
     Args:
         images: ``(N, C, H, W)`` in [0, 1].
         out: the output folder (created).
@@ -143,7 +153,9 @@ def fit_set(
     n, c, h, w = images.shape
     folder = Path(out)
     run = {"config": asdict(cfg), "images": [n, c, h, w], "fingerprint": _fingerprint(images), "data": dict(data or {})}
+    rank, world = rank_and_world()
     index = _read_index(folder)
+    barrier()  # every rank has read the index before rank 0 writes it again
     if index is not None and index.get("run") != json.loads(json.dumps(run)):
         raise ConfigError(
             f"{folder} holds the index of another run (other settings or other images); nothing was changed. "
@@ -156,27 +168,38 @@ def fit_set(
     starts = range(0, n, cfg.group_size)
     todo = [g for g, s in enumerate(starts) if str(g) not in index["groups"] or not (folder / index["groups"][str(g)]["shard"]).exists()]
     done = n - sum(min(cfg.group_size, n - starts[g]) for g in todo)
-    bar = progress_bar(progress, total=n, desc="fit-set", initial=done, unit="field")
+    bar = progress_bar(progress and rank == 0, total=n, desc=f"fit-set ({world} processes)" if world > 1 else "fit-set",
+                       initial=done, unit="field")  # fmt: skip
     began, fitted = time.perf_counter(), 0
     try:
-        for g in todo:
-            items = list(range(starts[g], min(n, starts[g] + cfg.group_size)))
-            res = fit_many(template, images[items], steps=cfg.steps, lr=cfg.lr, seed=cfg.seed, progress=False)
-            shard = f"shards/group-{g:05d}.safetensors"
-            meta = {**model_metadata(template, "field-set"), _ITEMS_KEY: json.dumps(items)}
-            serialize({k: v.detach() for k, v in res.params.items()}, meta, folder / shard)
-            index["groups"][str(g)] = {"shard": shard, "items": items, "psnr": res.psnr, "steps": res.steps}
-            write_json(folder / "index.json", index)  # after the shard: an index never names a missing shard
-            fitted += len(items)
+        for round_start in range(0, len(todo), world):  # one group per rank and round
+            mine = todo[round_start + rank] if round_start + rank < len(todo) else None
+            entry = None if mine is None else (mine, _fit_group(template, images, starts[mine], cfg, mine, folder))
+            for g, record in (e for e in all_gather_objects(entry) if e is not None):
+                index["groups"][str(g)] = record
+                fitted += len(record["items"])
+            if rank == 0:  # after the shards: an index never names a missing shard
+                write_json(folder / "index.json", index)
             if bar is not None:
-                bar.update(len(items))
+                bar.update(fitted - bar.n + done)
                 bar.set_postfix(fields_per_s=f"{fitted / (time.perf_counter() - began):.1f}")
     finally:
         if bar is not None:
             bar.close()
-    if not todo:  # nothing to fit: make sure the index exists (a run of zero groups never happens: N >= 1)
+    if not todo and rank == 0:  # nothing to fit: make sure the index exists (a run of zero groups never happens: N >= 1)
         write_json(folder / "index.json", index)
+    barrier()  # the index is complete before any rank returns
     return {**index, "fitted_now": fitted, "seconds": time.perf_counter() - began}
+
+
+def _fit_group(template: Field, images: Tensor, start: int, cfg: FitSetConfig, g: int, folder: Path) -> dict[str, Any]:
+    """Fit group ``g`` (images ``start`` to ``start + group_size``), write its shard, return its index record."""
+    items = list(range(start, min(images.shape[0], start + cfg.group_size)))
+    res = fit_many(template, images[items], steps=cfg.steps, lr=cfg.lr, seed=cfg.seed, progress=False)
+    shard = f"shards/group-{g:05d}.safetensors"
+    meta = {**model_metadata(template, "field-set"), _ITEMS_KEY: json.dumps(items)}
+    serialize({k: v.detach() for k, v in res.params.items()}, meta, folder / shard)
+    return {"shard": shard, "items": items, "psnr": res.psnr, "steps": res.steps}
 
 
 class FieldSet(torch.utils.data.Dataset):
