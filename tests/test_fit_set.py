@@ -134,3 +134,15 @@ def test_two_processes_fit_every_field_once_and_equal_one_process(tmp_path, imag
         a, b = (read_tensors(tmp_path / d / one["groups"][g]["shard"]) for d in ("one", "two"))
         for name in a:
             torch.testing.assert_close(a[name], b[name], atol=1e-6, rtol=1e-5, msg=f"group {g}, {name}")
+
+
+def test_an_unreadable_image_is_a_clear_error_and_writes_nothing(tmp_path, capsys):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    nf.data.save_image(nf.data.load_image("synthetic", size=8), folder / "good.png")
+    (folder / "bad.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    assert main(["fit-set", str(folder), "--size", "8", "--steps", "2", "--out", str(out), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "bad.png" in err and "error" in err
+    assert not out.exists()
