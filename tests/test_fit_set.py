@@ -146,3 +146,18 @@ def test_an_unreadable_image_is_a_clear_error_and_writes_nothing(tmp_path, capsy
     err = capsys.readouterr().err
     assert "bad.png" in err and "error" in err
     assert not out.exists()
+
+
+def test_a_shard_whose_config_does_not_match_its_weights_is_refused(tmp_path, images):
+    from neuralfields.io import load_stacked, model_metadata, serialize
+
+    fit_set(images, tmp_path, CFG, progress=False)
+    template, state = load_stacked(tmp_path / "shards" / "group-00000.safetensors")
+    assert type(template).__name__ == "Siren" and {v.shape[0] for v in state.values()} == {3}
+    wider = nf.Siren(2, 1, hidden_features=4096, hidden_layers=1, seed=0)  # a config that claims far more
+    serialize(state, model_metadata(wider, "stacked"), tmp_path / "shards" / "group-00000.safetensors")
+    with pytest.raises(FileFormatError):
+        FieldSet(tmp_path)[0]
+    serialize(state, model_metadata(template), tmp_path / "plain.safetensors")  # a model file, not a stack
+    with pytest.raises(FileFormatError, match="stacked"):
+        load_stacked(tmp_path / "plain.safetensors")

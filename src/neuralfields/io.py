@@ -29,7 +29,7 @@ from ._files import atomic_write
 from ._header import FLOAT_DTYPES, LIMITS, TensorInfo, _OverBudget, construction_budget, loads_limited, read_header
 from .errors import ConfigError, FileFormatError, UnknownNameError
 
-__all__ = ["save", "load", "read_metadata", "atomic_write", "FORMAT_VERSION"]
+__all__ = ["save", "load", "load_stacked", "read_metadata", "atomic_write", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 _PREFIX = "neuralfields."
@@ -141,7 +141,7 @@ def _spec_from_metadata(path: Path, meta: dict[str, str]) -> dict[str, Any]:
             f"save models with neuralfields.save"
         )
     family, _, version = fmt.partition("/")
-    if family not in ("model", "checkpoint") or not (version.isascii() and version.isdigit()) or len(version) > 6:
+    if family not in ("model", "checkpoint", "stacked") or not (version.isascii() and version.isdigit()) or len(version) > 6:
         raise FileFormatError(f"{path} has an unknown neuralfields.format {fmt!r}")
     if int(version) > FORMAT_VERSION:
         raise FileFormatError(
@@ -256,3 +256,33 @@ def load(
     except RuntimeError as exc:
         raise FileFormatError(f"the weights in {path} do not match its config: {exc}") from None
     return model.to(device)
+
+
+def load_stacked(path: str | os.PathLike[str], *, max_parameters: int | None = None) -> tuple[nn.Module, dict[str, Tensor]]:
+    """Read a file of ``G`` models of one architecture whose state is stacked along a leading dimension
+    (format ``stacked``, as the shards of :func:`~neuralfields.experiments.fit_set`), checked as
+    :func:`load` checks a model file: the config is rebuilt within what one member's tensors hold, and
+    every tensor must be ``(G, *shape)`` of the member's state.
+
+    Returns:
+        The template (the config's architecture; its own weights are not the file's) and the stacked state,
+        name -> ``(G, *shape)``; ``template.unbatch(state, i)`` gives member ``i``.
+
+    Raises:
+        FileFormatError: as :func:`load`, or tensors that are not one stack of the config's state.
+    """
+    path = Path(path)
+    declared, meta = read_header(path)
+    spec = _spec_from_metadata(path, meta)
+    if not meta[_PREFIX + "format"].startswith("stacked/"):
+        raise FileFormatError(f"{path} is not a file of stacked models (format {meta[_PREFIX + 'format']!r})")
+    counts = {t.shape[0] if t.shape else None for t in declared.values()}
+    if len(counts) != 1 or None in counts:
+        raise FileFormatError(f"{path} does not hold one stack of models: leading sizes {sorted(counts, key=str)}")
+    limit = LIMITS["max_parameters"] if max_parameters is None else int(max_parameters)
+    if sum(t.numel for t in declared.values()) > limit:
+        raise FileFormatError(f"{path} holds more than the {limit:,} values neuralfields loads")
+    member = {k: TensorInfo(t.dtype, t.shape[1:], t.start, t.end) for k, t in declared.items()}
+    with torch.device("meta"):
+        _check_against_file(_build(spec, member, path, limit), member, path)
+    return _build(spec, member, path, limit), read_tensors(path)

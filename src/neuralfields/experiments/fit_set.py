@@ -37,11 +37,10 @@ from torch import Tensor
 from .._checks import check_positive_int
 from .._dist import all_gather_objects, barrier, rank_and_world
 from .._progress import progress_bar
-from .._registry import create
 from ..errors import ConfigError, FileFormatError, InvalidDataError, ShapeError
 from ..fields.base import Field
 from ..fields.siren import Siren
-from ..io import model_metadata, read_metadata, read_tensors, serialize
+from ..io import load_stacked, model_metadata, serialize
 from ..training import fit_many
 from ._report import write_json
 
@@ -197,7 +196,7 @@ def _fit_group(template: Field, images: Tensor, start: int, cfg: FitSetConfig, g
     items = list(range(start, min(images.shape[0], start + cfg.group_size)))
     res = fit_many(template, images[items], steps=cfg.steps, lr=cfg.lr, seed=cfg.seed, progress=False)
     shard = f"shards/group-{g:05d}.safetensors"
-    meta = {**model_metadata(template, "field-set"), _ITEMS_KEY: json.dumps(items)}
+    meta = {**model_metadata(template, "stacked"), _ITEMS_KEY: json.dumps(items)}
     serialize({k: v.detach() for k, v in res.params.items()}, meta, folder / shard)
     return {"shard": shard, "items": items, "psnr": res.psnr, "steps": res.steps}
 
@@ -240,10 +239,7 @@ class FieldSet(torch.utils.data.Dataset):
 
     def _shard(self, shard: str) -> tuple[Field, dict[str, Tensor]]:
         if self._cached is None or self._cached[0] != shard:
-            path = self.folder / shard
-            meta = read_metadata(path)
-            template = create(meta["neuralfields.kind"], meta["neuralfields.name"], **json.loads(meta["neuralfields.config"]))
-            self._cached = (shard, template, read_tensors(path))
+            self._cached = (shard, *load_stacked(self.folder / shard))  # type: ignore[assignment]
         return self._cached[1], self._cached[2]
 
     def __getitem__(self, i: int) -> Any:
