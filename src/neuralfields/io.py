@@ -270,6 +270,16 @@ def load_stacked(path: str | os.PathLike[str], *, max_parameters: int | None = N
 
     Raises:
         FileFormatError: as :func:`load`, or tensors that are not one stack of the config's state.
+
+    Example:
+        >>> import neuralfields as nf, tempfile, os
+        >>> f = nf.Siren(2, 1, hidden_features=8, seed=0)
+        >>> stack = {k: torch.stack([v, 2 * v]) for k, v in f.state_dict().items()}  # two members
+        >>> path = serialize(stack, model_metadata(f, "stacked"), os.path.join(tempfile.mkdtemp(), "s.safetensors"))
+        >>> template, state = load_stacked(path)
+        >>> member = template.unbatch(state, 1)
+        >>> bool(torch.equal(member.layers[0].weight, 2 * f.layers[0].weight))
+        True
     """
     path = Path(path)
     declared, meta = read_header(path)
