@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "neuralfields"
 # Layers, low to high. A module may import its own layer and lower ones, never a higher one.
 # errors, the registry, io and the private engine modules are low: anyone may use them.
 LAYERS = [
-    {"errors", "_json", "_progress", "_allocator", "_registry", "_config", "_capabilities", "_kinds", "_checks", "_metrics", "_files", "_header", "_png", "_folders", "_wav", "io", "_history", "_task", "_checkpoint", "_loop", "_dist"},
+    {"errors", "_json", "_progress", "_allocator", "_registry", "_config", "_capabilities", "_kinds", "_checks", "_metrics", "_files", "_header", "_png", "_folders", "_wav", "io", "_history", "_task", "_checkpoint", "_loop", "_dist", "_data_parallel"},
     {"grid", "kernels", "data", "_synthetic", "_image_files"},
     {"fields"},
     {"conditioning"},

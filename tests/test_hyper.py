@@ -153,6 +153,11 @@ def test_fit_hyper_latent_loss_and_checks(images):
         m, images[:8], steps=3, batch_size=4, latent_loss=nf.priors.moment_matching_loss, moment_weight=0.1, progress=False
     )
     assert res.test_psnr_final is None and all(math.isfinite(v) for v in res.train_loss)
+    # 9 images in batches of 4: the epoch's last batch of one image is replaced by the next (moments need two codes)
+    res = fit_hyper(
+        m, images[:9], steps=4, batch_size=4, latent_loss=nf.priors.moment_matching_loss, moment_weight=0.1, progress=False
+    )
+    assert res.steps == 4 and all(math.isfinite(v) for v in res.history.metrics["latent_loss"])
     with pytest.raises(ConfigError, match="latent_loss"):
         fit_hyper(m, images[:8], steps=1, moment_weight=0.1, progress=False)
     with pytest.raises(ConfigError, match="encoder='set'"):

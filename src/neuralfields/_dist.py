@@ -9,8 +9,12 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import Tensor
 
-__all__ = ["rank_and_world", "init_from_env", "all_gather_objects", "barrier", "is_main"]
+__all__ = [
+    "rank_and_world", "init_from_env", "all_gather_objects", "barrier", "is_main", "shard", "gather_rows",
+    "all_reduce_sum_", "any_rank", "broadcast_from_main",
+]
 
 
 def rank_and_world() -> tuple[int, int]:
@@ -57,3 +61,64 @@ def barrier() -> None:
     """Wait for every rank (nothing without a process group)."""
     if rank_and_world()[1] > 1:
         dist.barrier()
+
+
+def shard(n: int) -> slice:
+    """This rank's contiguous part of ``n`` items (``torch.tensor_split``'s split: the first ``n % world``
+    ranks get one more); the whole range without a process group.
+
+    Example:
+        >>> shard(5)
+        slice(0, 5, None)
+    """
+    rank, world = rank_and_world()
+    size, extra = divmod(n, world)
+    start = rank * size + min(rank, extra)
+    return slice(start, start + size + (rank < extra))
+
+
+def gather_rows(x: Tensor) -> Tensor:
+    """Every rank's rows of ``x (b_r, ...)`` concatenated in rank order ``(sum b_r, ...)``; the ranks may
+    hold different numbers of rows. This rank's rows keep their autograd graph (the others' are
+    constants), so a function of the whole batch computed identically on every rank gives each rank the
+    exact gradient of its own rows: summed over the ranks, the gradient of one process's computation.
+
+    Example:
+        >>> x = torch.ones(2, 3, requires_grad=True)
+        >>> gather_rows(x) is x
+        True
+    """
+    rank, world = rank_and_world()
+    if world == 1:
+        return x
+    sizes = [int(s) for s in all_gather_objects(x.shape[0])]
+    padded = x.detach().new_zeros((max(sizes), *x.shape[1:]))
+    padded[: x.shape[0]] = x.detach()
+    parts = [torch.empty_like(padded) for _ in range(world)]
+    dist.all_gather(parts, padded)
+    rows = [part[:size] for part, size in zip(parts, sizes)]
+    rows[rank] = x
+    return torch.cat(rows)
+
+
+def all_reduce_sum_(x: Tensor) -> Tensor:
+    """Sum ``x`` over the ranks, in place (nothing without a process group)."""
+    if rank_and_world()[1] > 1:
+        dist.all_reduce(x, op=dist.ReduceOp.SUM)
+    return x
+
+
+def any_rank(flag: bool) -> bool:
+    """Whether ``flag`` is true on any rank (``flag`` itself without a process group)."""
+    if rank_and_world()[1] == 1:
+        return flag
+    return any(all_gather_objects(bool(flag)))
+
+
+def broadcast_from_main(obj: Any) -> Any:
+    """Rank 0's ``obj`` (picklable) on every rank; ``obj`` itself without a process group."""
+    if rank_and_world()[1] == 1:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]

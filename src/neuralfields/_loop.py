@@ -40,6 +40,8 @@ import torch
 
 from ._allocator import freed_memory_kept
 from ._checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from ._data_parallel import reduce_step, sync_parameters
+from ._dist import any_rank, barrier, broadcast_from_main, is_main, rank_and_world
 from ._history import History
 from ._progress import progress_bar
 from ._task import SCHEDULES, Callback, StepInfo, StepOutput, Task, lr_at, psnr_of_mse
@@ -112,8 +114,26 @@ def resume_path(resume: bool | str | os.PathLike[str] | None, checkpoint: str | 
     return path
 
 
-def _restore(path: Path, task: Task, optimizer: torch.optim.Optimizer | None, settings: dict[str, Any]) -> Checkpoint:
-    ckpt = load_checkpoint(path)
+def _load(resume: bool | str | os.PathLike[str], checkpoint: str | os.PathLike[str] | None, shared: bool) -> tuple[Path | None, Checkpoint | None]:
+    """The checkpoint to resume from and its contents; ``shared``: rank 0 reads it and sends it to every
+    rank (the other machines need not see the file), an error there is raised on every rank."""
+    if not shared:
+        path = resume_path(resume, checkpoint)
+        return path, None if path is None else load_checkpoint(path)
+    payload: tuple[Any, ...] = (None, None, None)
+    if is_main():
+        try:
+            path = resume_path(resume, checkpoint)
+            payload = (path, None if path is None else load_checkpoint(path), None)
+        except (CheckpointError, ConfigError, OSError) as exc:
+            payload = (None, None, exc)
+    path, ckpt, error = broadcast_from_main(payload)
+    if error is not None:
+        raise error
+    return path, ckpt
+
+
+def _restore(path: Path, ckpt: Checkpoint, task: Task, optimizer: torch.optim.Optimizer | None, settings: dict[str, Any]) -> Checkpoint:
     settings = json.loads(json.dumps(settings))  # as the checkpoint stores them (tuples become lists)
     # a setting the checkpoint lacks (written by an earlier version) is taken as unchanged
     changed = {k: (ckpt.settings[k], v) for k, v in settings.items() if k in ckpt.settings and ckpt.settings[k] != v}
@@ -203,6 +223,12 @@ def run(
     ``eval_every`` steps and after the last), write a checkpoint (every ``checkpoint_every`` steps and at
     the end), call the callbacks (one returning ``True`` stops the run), advance the progress bar.
 
+    A task with ``data_parallel = True`` under a process group of several processes trains
+    data-parallel (:mod:`neuralfields._data_parallel`): rank 0's parameters first, then after each step
+    the processes' gradients summed by their shares of the batch and their reports combined; a callback
+    stopping on any process stops all; rank 0 alone writes checkpoints and shows progress, and reads the
+    checkpoint to resume from for all.
+
     Args:
         task: the adapter.
         steps: total number of updates (including those done before a resume).
@@ -235,26 +261,33 @@ def run(
     callbacks = list(callbacks)
     all_settings = {"steps": steps, "lr": lr, "schedule": schedule, "min_lr_ratio": min_lr_ratio, **(settings or {})}
     opt = _optimizer(task, optimizer, lr)
+    params = [p for group in opt.param_groups for p in group["params"]] if opt is not None else []
+    parallel = bool(task.data_parallel) and rank_and_world()[1] > 1
+    if parallel:
+        if opt is None:
+            raise ConfigError(f"{desc}: a data-parallel task needs parameters for the engine's optimiser")
+        sync_parameters(params, task.model)
     history = History()
     start = 0
-    path = resume_path(resume, checkpoint)
-    if path is not None:
-        ckpt = _restore(path, task, opt, all_settings)
+    path, loaded = _load(resume, checkpoint, parallel)
+    if path is not None and loaded is not None:
+        ckpt = _restore(path, loaded, task, opt, all_settings)
         start, history = ckpt.step, ckpt.history
     elif eval_at_start:
         _evaluate(task, history, 0)
 
     def save(done: int) -> None:
-        save_checkpoint(
-            checkpoint, task.model, opt, done, all_settings, history,  # type: ignore[arg-type]
-            state=task.state_dict(), extra=task.extra_state(),
-        )  # fmt: skip
+        if not parallel or is_main():  # the ranks' states are equal: rank 0 writes
+            save_checkpoint(
+                checkpoint, task.model, opt, done, all_settings, history,  # type: ignore[arg-type]
+                state=task.state_dict(), extra=task.extra_state(),
+            )  # fmt: skip
 
     for cb in callbacks:
         getattr(cb, "on_start", lambda total, first: None)(steps, start)
     stopped = False
     done = start
-    bar = progress_bar(progress, steps, desc, initial=start, unit=unit)
+    bar = progress_bar(progress and (not parallel or is_main()), steps, desc, initial=start, unit=unit)
     with freed_memory_kept():
         try:
             for step in range(start, steps):
@@ -265,6 +298,8 @@ def run(
                         group["lr"] = rate
                     opt.zero_grad(set_to_none=True)
                 out = task.step(step, rate)
+                if parallel:
+                    out = reduce_step(params, out, desc)
                 if out.stop:
                     stopped = True
                     break
@@ -284,7 +319,8 @@ def run(
                         shown = out.psnr if out.psnr is not None else out.loss
                         bar.set_postfix({"psnr" if out.psnr is not None else "loss": f"{shown:.4g}"}, refresh=False)
                 info = StepInfo(done, steps, task.model, out.loss, out.psnr, val, history, task.shape, out.metrics, out.items)
-                if any([bool(cb(info)) for cb in callbacks]):
+                halt = any([bool(cb(info)) for cb in callbacks])
+                if any_rank(halt) if parallel else halt:
                     stopped = done < steps
                     break
         finally:
@@ -293,6 +329,8 @@ def run(
         task.finish(done)
         if checkpoint is not None and steps > 0:
             save(done)
+        if parallel:
+            barrier()  # every rank returns after rank 0 wrote
     for cb in callbacks:
         getattr(cb, "on_end", lambda h: None)(history)
     return RunResult(history, done, stopped)

@@ -53,6 +53,9 @@ class StepOutput:
         items: per-item values ``(B,)`` (e.g. ``"loss"``), recorded in ``history.items`` and checked for
             finiteness.
         stop: the step found the run over: the engine makes no update for it and stops.
+        share: for a data-parallel task (:attr:`Task.data_parallel`) the fraction of the step's batch this
+            process computed; its loss, PSNR and metrics are of that part, its gradients those of its
+            loss (the engine weights them by the share and sums them over the processes).
     """
 
     loss: float
@@ -60,6 +63,7 @@ class StepOutput:
     metrics: dict[str, float] = field(default_factory=dict)
     items: dict[str, Sequence[float]] = field(default_factory=dict)
     stop: bool = False
+    share: float | None = None
 
 
 @dataclass
@@ -152,10 +156,16 @@ class Task:
         model: the model being trained; its state is checkpointed (a registered model's spec goes into
             the checkpoint's metadata) and callbacks see it. ``None`` when there is no module.
         shape: the spatial shape of the signal callbacks may render at, or ``None``.
+        data_parallel: under a ``torch.distributed`` process group of several processes, each step
+            computes this rank's part of the batch (see :func:`neuralfields._dist.shard`) and returns its
+            :attr:`StepOutput.share`; the engine sums the gradients over the ranks, keeps the
+            parameters equal, and lets rank 0 alone write checkpoints and show progress. ``False`` (the
+            default): every process runs the task on its own, as without a process group.
     """
 
     model: nn.Module | None = None
     shape: tuple[int, ...] | None = None
+    data_parallel: bool = False
 
     def parameters(self) -> Iterable[Tensor] | list[dict[str, Any]]:
         """The tensors (or param groups) the engine's optimiser updates; empty for a step that makes

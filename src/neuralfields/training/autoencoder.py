@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .history import TrainResult
+from .._dist import gather_rows, shard
 from .._loop import run
 from .._task import StepInfo, StepOutput, Task, psnr_of_mse
 from ..errors import ConfigError, DTypeError
@@ -68,27 +69,36 @@ class _AutoEncoderTask(Task):
         self, model: AutoEncoder, images: Tensor, test: Tensor | None, batch_size: int, moment_weight: float,
         moments: Mapping[str, float] | None, seed: int,
     ) -> None:  # fmt: skip
-        self.model = model
+        self.model, self.data_parallel = model, True
         self.shape = tuple(images.shape[-2:])
         self.images, self.test = images, test
         self.moment_weight, self.moments = moment_weight, moments
         self.batches = RandomBatches(images.shape[0], batch_size, seed=seed)
 
     def step(self, step: int, lr: float) -> StepOutput:
-        x = self.images[self.batches.batch(step)]
-        if x.shape[0] < 2:  # the short last batch of an epoch: moments need two latents
-            x = self.images[self.batches.batch(step + 1)]
-        z = self.model.encode(x)
+        batch = self.images[self.batches.batch(step)]
+        if batch.shape[0] < 2:  # the short last batch of an epoch: moments need two latents
+            batch = self.images[self.batches.batch(step + 1)]
+        part = shard(len(batch))  # this process's images (all of them in one process)
+        x, share = batch[part], len(batch[part]) / len(batch)
+        z = self.model.encode(x) if len(x) else None
+        mom = None
+        if self.moment_weight:  # of the whole batch's latents
+            mom = moment_matching_loss(gather_rows(z if z is not None else batch.new_zeros(0, self.model.latent_dim)), self.moments)
+        moment = float(mom.detach()) if mom is not None else 0.0
+        if z is None:
+            return StepOutput(0.0, metrics={"moment_loss": moment}, share=0.0)
         rec = F.mse_loss(self.model.decode(z), x)
-        mom = moment_matching_loss(z, self.moments) if self.moment_weight else rec.new_zeros(())
-        loss = rec + self.moment_weight * mom
+        # the moment term divided by the share: the engine weights this process's gradient by it
+        loss = rec + self.moment_weight * mom / share if mom is not None else rec
         loss.backward()
-        mse, total = float(rec.detach()), float(loss.detach())
+        mse, total = float(rec.detach()), float(rec.detach()) + self.moment_weight * moment
         # the engine checks the recorded loss: report the total where it is the one that diverged
         return StepOutput(
             mse if math.isfinite(total) else total,
             psnr=psnr_of_mse(mse, data_range=1.0),
-            metrics={"moment_loss": float(mom.detach())},
+            metrics={"moment_loss": moment},
+            share=share,
         )
 
     @torch.no_grad()
@@ -119,6 +129,10 @@ def train_autoencoder(
     progress: bool = True,
 ) -> AutoEncoderFitResult:
     """Train an autoencoder (in place) on images by reconstruction (MSE), with Adam.
+
+    Under a ``torch.distributed`` process group of several processes (``torchrun``), the training is
+    data-parallel: each process computes its part of every batch, the gradients are summed over the
+    processes and rank 0 alone writes checkpoints (see the "Scaling out" page of the docs).
 
     Args:
         model: the autoencoder.

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from .._checks import check_positive_int
+from .._dist import shard
 from .._history import History
 from .._json import finite
 from .._loop import resume_path, run
@@ -92,7 +93,7 @@ class _DatasetTask(Task):
         param = next(field.parameters())
         device, dtype = param.device, param.dtype
         n, c, h, w = data.shape
-        self.model, self.shape = field, (h, w)
+        self.model, self.shape, self.data_parallel = field, (h, w), True
         self.data, self.masks_2d, self.seed, self.augment, self.loss = data, masks_2d, seed, augment, loss
         self.coords = make_grid((h, w), device=device, dtype=dtype).reshape(-1, 2)  # (P, 2)
         self.values = from_unit(data.to(device, dtype)).reshape(n, c, -1).transpose(1, 2)  # (N, P, C)
@@ -109,27 +110,38 @@ class _DatasetTask(Task):
     def step(self, step: int, lr: float) -> StepOutput:
         field, c = self.model, self.values.shape[-1]
         device, dtype = self.coords.device, self.coords.dtype
-        items = self.item_batches.batch(step).to(device)
-        pix = self.train_idx[items][:, self.pixel_batches.batch(step).to(device)]  # (b, p)
+        batch = self.item_batches.batch(step).to(device)
+        part = shard(len(batch))  # this process's items (all of them in one process)
+        items = batch[part]
+        share = len(items) / len(batch)
+        pix_all = self.train_idx[batch][:, self.pixel_batches.batch(step).to(device)]  # (B, p)
+        pix = pix_all[part]  # (b, p)
         if self.augment is None:
+            if not len(items):
+                return StepOutput(0.0, share=0.0)
             target = torch.gather(self.values[items], 1, pix[..., None].expand(-1, -1, c))
             features, codes = field.inputs(items, device=device)  # type: ignore[union-attr]
             if codes is None and self.loss is None:  # coordinates and item channels: the inner field's fast step
                 x = self.coords[pix]
                 x = torch.cat([x, features.to(x)[:, None, :].expand(-1, x.shape[1], -1)], dim=-1)
                 value = mse_backward(field.field, x.reshape(-1, x.shape[-1]), target.reshape(-1, c))  # type: ignore[union-attr]
-                return StepOutput(value, psnr_of_mse(value))
+                return StepOutput(value, psnr_of_mse(value), share=share)
             pred = field(self.coords[pix], items)  # type: ignore[misc]
             keep = None
-        else:
-            cpu_items = items.cpu()
+        else:  # the whole batch is augmented in every process, so that its draws are those of one process
+            cpu_batch = batch.cpu()
             images_aug, ok = augment_batch(
-                self.augment, self.data[cpu_items].to(device, dtype), self.masks_2d[cpu_items].to(device),
+                self.augment, self.data[cpu_batch].to(device, dtype), self.masks_2d[cpu_batch].to(device),
                 _item_seed(self.seed, step),
             )  # fmt: skip
-            vals = from_unit(images_aug).reshape(len(items), c, -1).transpose(1, 2)
+            keep_all = torch.gather(ok.reshape(len(batch), -1), 1, pix_all)  # (B, p): pixels that may be trained on
+            keep = keep_all[part]
+            kept = float(keep_all.sum())
+            share = float(keep.sum()) / kept if kept else share
+            if not len(items):
+                return StepOutput(0.0, share=0.0)
+            vals = from_unit(images_aug[part]).reshape(len(items), c, -1).transpose(1, 2)
             target = torch.gather(vals, 1, pix[..., None].expand(-1, -1, c))
-            keep = torch.gather(ok.reshape(len(items), -1), 1, pix)  # (b, p): pixels that may be trained on
             pred = field(self.coords[pix], items)  # type: ignore[misc]
         if self.loss is not None:
             loss = self.loss(pred[keep] if keep is not None else pred.reshape(-1, c),
@@ -141,7 +153,7 @@ class _DatasetTask(Task):
             loss = torch.sum(weight * (pred - target) ** 2) / (weight.sum().clamp_min(1.0) * c)
         loss.backward()
         value = float(loss.detach())
-        return StepOutput(value, psnr_of_mse(value) if self.loss is None else None)
+        return StepOutput(value, psnr_of_mse(value) if self.loss is None else None, share=share)
 
     def evaluate(self) -> dict[str, float]:
         if not self.val_idx.shape[1]:
@@ -204,6 +216,10 @@ def fit_dataset(
 
     A fixed set of pixels of each image (``holdout``, default 10%; the same for the same seed, and
     image ``i``'s set depends only on ``seed`` and ``i``) is never trained on and measures generalisation.
+
+    Under a ``torch.distributed`` process group of several processes (``torchrun``), the training is
+    data-parallel: each process computes its part of every batch, the gradients are summed over the
+    processes and rank 0 alone writes checkpoints (see the "Scaling out" page of the docs).
 
     Args:
         field: a :class:`~neuralfields.ConditionedField` with at least N items and ``out_features = C``.

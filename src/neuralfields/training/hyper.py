@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from .._checks import check_positive_int, check_seed
+from .._dist import gather_rows, shard
 from .history import TrainResult
 from .._loop import run
 from .._task import StepInfo, StepOutput, Task, psnr_of_mse
@@ -99,7 +100,7 @@ class _HyperTask(Task):
         self, model: HyperSiren, train: Tensor, test: Tensor | None, batch_size: int, context_fraction: float | None,
         latent_loss: Callable[[Tensor], Tensor] | None, moment_weight: float, seed: int,
     ) -> None:  # fmt: skip
-        self.model = model
+        self.model, self.data_parallel = model, True
         self.shape = tuple(train.shape[-2:])
         self.train, self.test = train, test
         self.batch_size, self.context_fraction, self.seed = batch_size, context_fraction, seed
@@ -109,18 +110,32 @@ class _HyperTask(Task):
 
     def step(self, step: int, lr: float) -> StepOutput:
         model = self.model
-        x = self.train[self.batches.batch(step).to(self.train.device)]
-        latent = _encode(model, x, self.context_fraction, self.gen)
+        batch = self.train[self.batches.batch(step).to(self.train.device)]
+        if batch.shape[0] < 2 and self.moment_weight > 0:  # the short last batch of an epoch: moments need two codes
+            batch = self.train[self.batches.batch(step + 1).to(self.train.device)]
+        part = shard(len(batch))  # this process's images (all of them in one process)
+        x, share = batch[part], len(batch[part]) / len(batch)
+        if self.context_fraction is None:
+            latent = model.encode(x) if len(x) else None
+        else:  # the whole batch's contexts are drawn in every process: the draws of one process
+            coords, values = model.context_from_images(batch, self.context_fraction, self.gen)
+            latent = model.encode_context(coords[part], values[part]) if len(x) else None
+        metrics, extra = {}, None
+        if self.moment_weight > 0 and self.latent_loss is not None:  # of the whole batch's codes
+            codes = latent if latent is not None else batch.new_zeros(0, model.latent_dim)
+            extra = self.latent_loss(gather_rows(codes))
+            metrics["latent_loss"] = float(extra.detach())
+        if latent is None:
+            return StepOutput(0.0, metrics=metrics, share=0.0)
         pred = model.field_values(latent, self.shape)
         mse = torch.mean((pred - from_unit(x)) ** 2)
         loss = mse
-        metrics = {}
-        if self.moment_weight > 0 and self.latent_loss is not None:
-            extra = self.latent_loss(latent)
-            loss = loss + self.moment_weight * extra
-            metrics["latent_loss"] = float(extra.detach())
+        if extra is not None:  # divided by the share: the engine weights this process's gradient by it
+            loss = loss + self.moment_weight * extra / share
         loss.backward()
-        return StepOutput(float(loss.detach()), psnr=psnr_of_mse(float(mse.detach()) / 4.0, data_range=1.0), metrics=metrics)
+        value = float(mse.detach()) + (self.moment_weight * metrics["latent_loss"] if extra is not None else 0.0)
+        psnr = psnr_of_mse(float(mse.detach()) / 4.0, data_range=1.0)
+        return StepOutput(value, psnr=psnr, metrics=metrics, share=share)
 
     def evaluate(self) -> dict[str, float]:
         if self.test is None:
@@ -165,6 +180,10 @@ def fit_hyper(
     The intended latent loss is :func:`neuralfields.priors.moment_matching_loss` with ``latent="sigmoid"``,
     which pulls the codes towards ``U[0, 1]^d`` so that :meth:`~neuralfields.HyperSiren.sample` draws
     plausible codes.
+
+    Under a ``torch.distributed`` process group of several processes (``torchrun``), the training is
+    data-parallel: each process computes its part of every batch, the gradients are summed over the
+    processes and rank 0 alone writes checkpoints (see the "Scaling out" page of the docs).
 
     Args:
         model: the model to train.
