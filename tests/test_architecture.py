@@ -20,7 +20,7 @@ LAYERS = [
     {"training"},
     {"analysis", "plots", "_plots_base", "_plots_lam", "_plots_signals"},
     {"experiments"},
-    {"testing", "cli", "_cli_args", "_cli_report", "_cli_study", "_cli_signal", "_cli_fit_set"},
+    {"testing", "cli", "_cli_args", "_cli_report", "_cli_study", "_cli_signal", "_cli_fit_set", "_cli_torchrun"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -85,3 +86,27 @@ def test_a_step_without_a_share_or_with_shares_not_adding_up_is_an_error():
     w.grad = torch.ones(2)
     out = reduce_step([w], StepOutput(1.0, psnr=20.0, share=1.0), "demo")  # one process: its own step
     assert out.loss == 1.0 and out.psnr == pytest.approx(20.0) and w.grad.tolist() == [1.0, 1.0]
+
+
+def test_memorize_under_torchrun_writes_one_report_equal_to_one_process(tmp_path):
+    from neuralfields.cli import main
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "neuralfields.cli",
+           "memorize", "shapes", "--num-images", "6", "--size", "16", "--steps", "40", "--no-progress", "--out", "two"]  # fmt: skip
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    assert done.stdout.count("memorising 6 images") == 1  # rank 0 alone prints
+    assert main(["memorize", "shapes", "--n", "6", "--size", "16", "--steps", "40", "--no-progress", "--out", str(tmp_path / "one")]) == 0
+    one, two = (json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("one", "two"))
+    assert two["steps"] == one["steps"] == 40
+    assert two["psnr"] == pytest.approx(one["psnr"], abs=1e-3) and two["val_psnr"] == pytest.approx(one["val_psnr"], abs=1e-3)
+
+
+def test_a_one_process_command_under_torchrun_is_refused(tmp_path, monkeypatch, capsys):
+    from neuralfields.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["fit", "synthetic", "--size", "8", "--steps", "2", "--out", str(tmp_path / "f")]) == 1
+    assert "fit runs in one process; under torchrun use fit-set or one of memorize" in capsys.readouterr().err
+    assert not (tmp_path / "f" / "metrics.json").exists()

@@ -21,6 +21,7 @@ from ._cli_report import print_caveats
 from ._cli_args import add_image_set_arguments, frequency, listing, pixels, positive, seed, shape, size, value_range
 from ._cli_fit_set import add_fit_set_parser
 from ._cli_study import add_init_study_parser
+from ._cli_torchrun import run_command
 from ._files import check_output_folder
 from .errors import ConfigError, NeuralFieldsError
 
@@ -95,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="report folder (created)")
     p.add_argument("--conditioning", choices=conditionings, default=mem.conditioning,
                    help=f"registered conditioning: {listing(conditionings)} (default: {mem.conditioning})")  # fmt: skip
-    p.add_argument("--n", type=positive, default=None, help="number of images (default: 100; 16 with --quick)")
+    p.add_argument("--n", "--num-images", dest="n", type=positive, default=None,
+                   help="number of images (default: 100; 16 with --quick; --num-images under torchrun)")
     p.add_argument("--size", type=positive, default=32, help="full image size (default: 32)")
     p.add_argument("--factor", type=positive, default=mem.factor, help=f"train at size/factor, render at size (default: {mem.factor})")
     p.add_argument("--channels", type=positive, choices=(1, 3), default=1, help="1 for grey, 3 for colour")
@@ -381,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 warnings.showwarning = lambda message, *_, **__: print(
                     f"neuralfields {args.command}: warning: {message}", file=sys.stderr
                 )  # fmt: skip
-            return int(args.func(args))
+            return run_command(args)
     except (NeuralFieldsError, OSError) as exc:
         if args.debug:
             raise
