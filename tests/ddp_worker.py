@@ -25,8 +25,8 @@ def _fit_dataset(**kwargs):
     images = nf.data.load_dataset("shapes", n=6, size=8)
     field = _conditioned_field()
     # 5 of 6 images per step: the processes' parts differ in size (3 and 2), and the epoch's last batch is 1
-    res = nf.fit_dataset(field, images, steps=STEPS, items_per_step=5, pixels_per_item=24, holdout=0.25, eval_every=8,
-                         progress=False, **kwargs)  # fmt: skip
+    settings = {"steps": STEPS, "items_per_step": 5, "pixels_per_item": 24, "holdout": 0.25, "eval_every": 8, **kwargs}
+    res = nf.fit_dataset(field, images, progress=False, **settings)
     return field, res
 
 
@@ -45,6 +45,14 @@ def train_all(folder: Path) -> dict[str, dict]:
     field, res = _fit_dataset(checkpoint=ckpt, resume=True)
     out["fit_dataset_resumed"] = {"state": field.state_dict(), "loss": res.history.loss, "val_psnr": res.history.val_psnr}
 
+    field, res = _fit_dataset(data_parallel=False)  # each process on its own: no exchange at all
+    out["fit_dataset_independent"] = {"state": field.state_dict(), "loss": res.history.loss}
+    try:  # the processes disagree on a setting: every one of them is told, none waits for ever
+        _fit_dataset(items_per_step=4 + rank_and_world()[0])
+        out["mismatch"] = "no error"
+    except nf.errors.ConfigError as exc:
+        out["mismatch"] = str(exc)
+
     images = nf.data.load_dataset("digits", n=24, size=8)
     ae = nf.priors.AutoEncoder((8, 8), latent_dim=2, width=4, seed=0)
     res = nf.training.train_autoencoder(ae, images[:20], steps=STEPS, batch_size=7, moment_weight=0.1,
@@ -62,7 +70,7 @@ def main(folder: str) -> None:
     started = init_from_env()
     folder_path = Path(folder)
     result = train_all(folder_path)
-    states = all_gather_objects({name: r["state"] for name, r in result.items()})
+    states = all_gather_objects({name: r["state"] for name, r in result.items() if isinstance(r, dict)})
     same = all(torch.equal(a[n][k], b[n][k]) for a in states for b in states for n in a for k in a[n])
     rank, world = rank_and_world()
     if rank == 0:

@@ -36,8 +36,15 @@ def test_two_processes_train_each_shared_model_like_one_process(tmp_path):
     two = _two_processes(tmp_path / "two")
     one = train_all(tmp_path / "one")
     assert two["world"] == 2 and two["same_on_every_rank"]
-    assert set(two["result"]) == {"fit_dataset", "fit_dataset_resumed", "autoencoder", "hyper"}
+    assert set(two["result"]) == {"fit_dataset", "fit_dataset_resumed", "fit_dataset_independent", "mismatch", "autoencoder", "hyper"}
+    # data_parallel=False: each process trains on its own, exactly as one process does
+    for key, value in one["fit_dataset_independent"]["state"].items():
+        assert torch.equal(two["result"]["fit_dataset_independent"]["state"][key], value)
+    assert "rank 1 runs other settings than rank 0" in two["result"]["mismatch"]
+    assert one["mismatch"] == "no error"
     for name, ref in one.items():
+        if name in ("fit_dataset_independent", "mismatch"):
+            continue
         got = two["result"][name]
         for key, value in ref["state"].items():
             # the same global batch: equal up to the order of the float sums (Adam amplifies it a little)

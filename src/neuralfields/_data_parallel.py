@@ -14,6 +14,7 @@ again. Terms of a loss that depend on the whole batch (latent moments) use
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -25,7 +26,25 @@ from ._dist import all_gather_objects, all_reduce_sum_
 from ._task import StepOutput
 from .errors import ConfigError
 
-__all__ = ["sync_parameters", "reduce_step"]
+__all__ = ["check_same_run", "sync_parameters", "reduce_step"]
+
+
+def check_same_run(settings: dict[str, Any], params: list[Tensor], name: str) -> None:
+    """Raise on every rank unless every rank runs the same settings on parameters of the same shapes.
+
+    Raises:
+        ConfigError: naming the first rank that differs from rank 0.
+    """
+    mine = (json.dumps(settings, sort_keys=True, default=str), [(tuple(p.shape), str(p.dtype)) for p in params])
+    runs = all_gather_objects(mine)
+    for rank, other in enumerate(runs):
+        if other != runs[0]:
+            what = "settings" if other[0] != runs[0][0] else "parameters"
+            raise ConfigError(
+                f"{name}: rank {rank} runs other {what} than rank 0 ({other[0] if what == 'settings' else other[1]} vs "
+                f"{runs[0][0] if what == 'settings' else runs[0][1]}); data-parallel training needs the same call in every "
+                f"process (pass data_parallel=False to train each process on its own)"
+            )
 
 
 def sync_parameters(params: list[Tensor], model: nn.Module | None) -> None:
@@ -35,7 +54,10 @@ def sync_parameters(params: list[Tensor], model: nn.Module | None) -> None:
         tensors += [b for b in model.buffers() if b.is_floating_point()]
     with torch.no_grad():
         for t in tensors:
-            dist.broadcast(t.data, src=0)
+            block = t.data.contiguous()
+            dist.broadcast(block, src=0)
+            if block.data_ptr() != t.data.data_ptr():
+                t.data.copy_(block)
 
 
 def _combined_psnr(reports: list[dict[str, Any]]) -> float | None:
@@ -90,8 +112,11 @@ def reduce_step(params: list[Tensor], out: StepOutput, name: str) -> StepOutput:
     combined = _combined(reports)
     if combined.stop:
         return combined
-    live = [p for i, p in enumerate(params) if any(r["grads"][i] for r in reports)]
-    if live:
+    buckets: dict[tuple[Any, Any], list[Tensor]] = {}  # one flat all-reduce per device and dtype
+    for i, p in enumerate(params):
+        if any(r["grads"][i] for r in reports):
+            buckets.setdefault((p.device, p.dtype), []).append(p)
+    for live in buckets.values():
         flat = torch.cat([(p.grad * share if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in live])
         all_reduce_sum_(flat)
         offset = 0

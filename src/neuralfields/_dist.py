@@ -36,13 +36,16 @@ def is_main() -> bool:
 
 def init_from_env() -> bool:
     """Start the default process group when ``torchrun`` launched this process with more than one process
-    (``WORLD_SIZE > 1``): NCCL when CUDA is available, gloo otherwise. Returns whether this call started it
-    (the caller then ends it with ``torch.distributed.destroy_process_group()``)."""
+    (``WORLD_SIZE > 1``): gloo for CPU tensors, and NCCL for CUDA tensors where CUDA is available (the
+    device of the process's ``LOCAL_RANK``). Returns whether this call started it (the caller then ends it
+    with ``torch.distributed.destroy_process_group()``)."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not dist.is_available() or dist.is_initialized():
         return False
-    backend = "nccl" if torch.cuda.is_available() and dist.is_nccl_available() else "gloo"
-    if backend == "nccl":
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    backend = "gloo"
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if torch.cuda.is_available() and dist.is_nccl_available() and local < torch.cuda.device_count():
+        torch.cuda.set_device(local)
+        backend = "cpu:gloo,cuda:nccl"  # the command line trains on the CPU; tensors on a GPU go through NCCL
     dist.init_process_group(backend)
     return True
 

@@ -40,7 +40,7 @@ import torch
 
 from ._allocator import freed_memory_kept
 from ._checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from ._data_parallel import reduce_step, sync_parameters
+from ._data_parallel import check_same_run, reduce_step, sync_parameters
 from ._dist import any_rank, barrier, broadcast_from_main, is_main, rank_and_world
 from ._history import History
 from ._progress import progress_bar
@@ -121,15 +121,19 @@ def _load(resume: bool | str | os.PathLike[str], checkpoint: str | os.PathLike[s
         path = resume_path(resume, checkpoint)
         return path, None if path is None else load_checkpoint(path)
     payload: tuple[Any, ...] = (None, None, None)
+    failure: Exception | None = None
     if is_main():
         try:
             path = resume_path(resume, checkpoint)
             payload = (path, None if path is None else load_checkpoint(path), None)
-        except (CheckpointError, ConfigError, OSError) as exc:
-            payload = (None, None, exc)
+        except Exception as exc:  # every rank must hear of it, or the others wait for ever
+            failure = exc
+            payload = (None, None, f"{type(exc).__name__}: {exc}")
     path, ckpt, error = broadcast_from_main(payload)
+    if failure is not None:
+        raise failure
     if error is not None:
-        raise error
+        raise CheckpointError(f"rank 0 could not read the checkpoint to resume from: {error}")
     return path, ckpt
 
 
@@ -266,6 +270,7 @@ def run(
     if parallel:
         if opt is None:
             raise ConfigError(f"{desc}: a data-parallel task needs parameters for the engine's optimiser")
+        check_same_run(all_settings, params, desc)
         sync_parameters(params, task.model)
     history = History()
     start = 0

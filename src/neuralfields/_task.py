@@ -10,6 +10,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from ._dist import gather_rows, shard
 from ._history import History
 from ._metrics import psnr_from_mse
 
@@ -166,6 +167,16 @@ class Task:
     model: nn.Module | None = None
     shape: tuple[int, ...] | None = None
     data_parallel: bool = False
+
+    def part(self, n: int) -> slice:
+        """This process's part of a step's batch of ``n`` items: a contiguous slice under data-parallel
+        training (:func:`neuralfields._dist.shard`), else all of it."""
+        return shard(n) if self.data_parallel else slice(0, n)
+
+    def gather(self, rows: Tensor) -> Tensor:
+        """Every process's ``rows`` under data-parallel training, this process's own keeping their
+        gradients (:func:`neuralfields._dist.gather_rows`); else ``rows`` itself."""
+        return gather_rows(rows) if self.data_parallel else rows
 
     def parameters(self) -> Iterable[Tensor] | list[dict[str, Any]]:
         """The tensors (or param groups) the engine's optimiser updates; empty for a step that makes

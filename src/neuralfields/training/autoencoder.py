@@ -14,7 +14,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .history import TrainResult
-from .._dist import gather_rows, shard
 from .._loop import run
 from .._task import StepInfo, StepOutput, Task, psnr_of_mse
 from ..errors import ConfigError, DTypeError
@@ -79,20 +78,21 @@ class _AutoEncoderTask(Task):
         batch = self.images[self.batches.batch(step)]
         if batch.shape[0] < 2:  # the short last batch of an epoch: moments need two latents
             batch = self.images[self.batches.batch(step + 1)]
-        part = shard(len(batch))  # this process's images (all of them in one process)
+        part = self.part(len(batch))  # this process's images (all of them in one process)
         x, share = batch[part], len(batch[part]) / len(batch)
         z = self.model.encode(x) if len(x) else None
-        mom = None
-        if self.moment_weight:  # of the whole batch's latents
-            mom = moment_matching_loss(gather_rows(z if z is not None else batch.new_zeros(0, self.model.latent_dim)), self.moments)
-        moment = float(mom.detach()) if mom is not None else 0.0
-        if z is None:
+        rec = F.mse_loss(self.model.decode(z), x) if z is not None else None
+        loss, moment = rec, 0.0
+        if self.moment_weight:  # of the whole batch's latents (every process takes part in the gather)
+            mom = moment_matching_loss(self.gather(z if z is not None else batch.new_zeros(0, self.model.latent_dim)), self.moments)
+            moment = float(mom.detach())
+            # under data parallelism divided by the share: the engine weights this process's gradient by it
+            loss = None if rec is None else rec + self.moment_weight * (mom if share == 1.0 else mom / share)
+        if rec is None or loss is None:
             return StepOutput(0.0, metrics={"moment_loss": moment}, share=0.0)
-        rec = F.mse_loss(self.model.decode(z), x)
-        # the moment term divided by the share: the engine weights this process's gradient by it
-        loss = rec + self.moment_weight * mom / share if mom is not None else rec
         loss.backward()
-        mse, total = float(rec.detach()), float(rec.detach()) + self.moment_weight * moment
+        mse = float(rec.detach())
+        total = float(loss.detach()) if share == 1.0 else mse + self.moment_weight * moment
         # the engine checks the recorded loss: report the total where it is the one that diverged
         return StepOutput(
             mse if math.isfinite(total) else total,
@@ -127,6 +127,7 @@ def train_autoencoder(
     checkpoint_every: int | None = None,
     resume: bool | str | os.PathLike[str] = False,
     progress: bool = True,
+    data_parallel: bool = True,
 ) -> AutoEncoderFitResult:
     """Train an autoencoder (in place) on images by reconstruction (MSE), with Adam.
 
@@ -156,6 +157,9 @@ def train_autoencoder(
         resume: a checkpoint to resume from, or ``True`` to resume from ``checkpoint`` if it exists (the
             same settings; the run continues bit-identically on the CPU).
         progress: show a progress bar (only when stderr is a terminal).
+        data_parallel: under a ``torch.distributed`` process group of several processes, train
+            data-parallel (the default: the same call in every process, see the note above); ``False``
+            trains each process on its own.
 
     Returns:
         An :class:`AutoEncoderFitResult`.
@@ -183,6 +187,7 @@ def train_autoencoder(
         raise ConfigError(f"seed must be an int, got {seed!r}")
     batch = max(2, min(batch_size, images.shape[0]))
     task = _AutoEncoderTask(model, images, test, batch, float(moment_weight), moments, seed)
+    task.data_parallel = bool(data_parallel)
     settings: dict[str, Any] = {
         "batch_size": batch, "moment_weight": float(moment_weight),
         "moments": None if moments is None else {k: float(v) for k, v in dict(moments).items()},

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from .._checks import check_positive_int
-from .._dist import shard
+from .._dist import is_main, rank_and_world
 from .._history import History
 from .._json import finite
 from .._loop import resume_path, run
@@ -111,7 +111,7 @@ class _DatasetTask(Task):
         field, c = self.model, self.values.shape[-1]
         device, dtype = self.coords.device, self.coords.dtype
         batch = self.item_batches.batch(step).to(device)
-        part = shard(len(batch))  # this process's items (all of them in one process)
+        part = self.part(len(batch))  # this process's items (all of them in one process)
         items = batch[part]
         share = len(items) / len(batch)
         pix_all = self.train_idx[batch][:, self.pixel_batches.batch(step).to(device)]  # (B, p)
@@ -211,6 +211,7 @@ def fit_dataset(
     checkpoint_every: int | None = None,
     resume: bool | str | os.PathLike[str] = False,
     progress: bool = True,
+    data_parallel: bool = True,
 ) -> DatasetFitResult:
     """Train one conditioned field on N images; item ``i`` is image ``i``.
 
@@ -248,13 +249,16 @@ def fit_dataset(
             the fit.
         checkpoint, checkpoint_every, resume: as in :func:`~neuralfields.fit` (bit-identical resume on the
             CPU; the snapshots of ``snapshot_steps`` before a resume are not kept).
+        progress: progress bar (only when stderr is a terminal).
+        data_parallel: under a ``torch.distributed`` process group of several processes, train
+            data-parallel (the default: the same call in every process, see above); ``False`` trains
+            each process on its own.
 
     Note:
         Without augmentation, and when the conditioning feeds the field only extra input channels (an
         index, a binary code, concatenated latent codes), each step is the inner field's fast step
         (:func:`~neuralfields.training.mse_backward`); FiLM / shift modulations and augmentation train
         through autograd.
-        progress: progress bar (only when stderr is a terminal).
 
     Example:
         >>> import neuralfields as nf
@@ -277,12 +281,14 @@ def fit_dataset(
             f"got in_features={field.in_features}, out_features={field.out_features}"
         )
     strategy = resolve_init(init)
-    if strategy is not None and resume_path(resume, checkpoint) is None:
+    follower = data_parallel and rank_and_world()[1] > 1 and not is_main()  # it starts from rank 0's weights
+    if strategy is not None and not follower and resume_path(resume, checkpoint) is None:
         strategy(field.field)
     lr = DEFAULTS["lr"] if lr is None else lr
     schedule = DEFAULTS["schedule"] if schedule is None else schedule
     masks_2d = holdout_masks(n, (h, w), holdout, seed=seed)
     task = _DatasetTask(field, data, masks_2d, seed, items_per_step, pixels_per_item, augment, resolve_loss(loss))
+    task.data_parallel = bool(data_parallel)
     snaps = _ItemSnapshots(snapshot_items, snapshot_steps, tuple(snapshot_shape) if snapshot_shape is not None else (h, w))
     settings = {"items_per_step": items_per_step, "pixels_per_item": pixels_per_item, "holdout": holdout,
                 "seed": seed, "num_items": n, "augment": augment is not None}  # fmt: skip

@@ -11,7 +11,6 @@ import torch
 from torch import Tensor
 
 from .._checks import check_positive_int, check_seed
-from .._dist import gather_rows, shard
 from .history import TrainResult
 from .._loop import run
 from .._task import StepInfo, StepOutput, Task, psnr_of_mse
@@ -113,29 +112,26 @@ class _HyperTask(Task):
         batch = self.train[self.batches.batch(step).to(self.train.device)]
         if batch.shape[0] < 2 and self.moment_weight > 0:  # the short last batch of an epoch: moments need two codes
             batch = self.train[self.batches.batch(step + 1).to(self.train.device)]
-        part = shard(len(batch))  # this process's images (all of them in one process)
+        part = self.part(len(batch))  # this process's images (all of them in one process)
         x, share = batch[part], len(batch[part]) / len(batch)
         if self.context_fraction is None:
             latent = model.encode(x) if len(x) else None
         else:  # the whole batch's contexts are drawn in every process: the draws of one process
             coords, values = model.context_from_images(batch, self.context_fraction, self.gen)
             latent = model.encode_context(coords[part], values[part]) if len(x) else None
-        metrics, extra = {}, None
+        mse = torch.mean((model.field_values(latent, self.shape) - from_unit(x)) ** 2) if latent is not None else None
+        loss, metrics = mse, {}
         if self.moment_weight > 0 and self.latent_loss is not None:  # of the whole batch's codes
             codes = latent if latent is not None else batch.new_zeros(0, model.latent_dim)
-            extra = self.latent_loss(gather_rows(codes))
+            extra = self.latent_loss(self.gather(codes))
             metrics["latent_loss"] = float(extra.detach())
-        if latent is None:
+            # under data parallelism divided by the share: the engine weights this process's gradient by it
+            loss = None if mse is None else mse + self.moment_weight * (extra if share == 1.0 else extra / share)
+        if mse is None or loss is None:
             return StepOutput(0.0, metrics=metrics, share=0.0)
-        pred = model.field_values(latent, self.shape)
-        mse = torch.mean((pred - from_unit(x)) ** 2)
-        loss = mse
-        if extra is not None:  # divided by the share: the engine weights this process's gradient by it
-            loss = loss + self.moment_weight * extra / share
         loss.backward()
-        value = float(mse.detach()) + (self.moment_weight * metrics["latent_loss"] if extra is not None else 0.0)
-        psnr = psnr_of_mse(float(mse.detach()) / 4.0, data_range=1.0)
-        return StepOutput(value, psnr=psnr, metrics=metrics, share=share)
+        value = float(loss.detach()) if share == 1.0 else float(mse.detach()) + self.moment_weight * metrics.get("latent_loss", 0.0)
+        return StepOutput(value, psnr=psnr_of_mse(float(mse.detach()) / 4.0, data_range=1.0), metrics=metrics, share=share)
 
     def evaluate(self) -> dict[str, float]:
         if self.test is None:
@@ -172,6 +168,7 @@ def fit_hyper(
     checkpoint_every: int | None = None,
     resume: bool | str | os.PathLike[str] = False,
     progress: bool = True,
+    data_parallel: bool = True,
 ) -> HyperFitResult:
     """Train a :class:`~neuralfields.HyperSiren` (in place) to reconstruct images, with Adam.
 
@@ -209,6 +206,9 @@ def fit_hyper(
         resume: a checkpoint to resume from, or ``True`` to resume from ``checkpoint`` if it exists (the
             same settings; the run continues bit-identically on the CPU).
         progress: show a progress bar (only when stderr is a terminal).
+        data_parallel: under a ``torch.distributed`` process group of several processes, train
+            data-parallel (the default: the same call in every process, see the note above); ``False``
+            trains each process on its own.
 
     Returns:
         A :class:`HyperFitResult`.
@@ -247,6 +247,7 @@ def fit_hyper(
     train = model.check_images(stack_images(train_images), check_size=conv).to(ref)
     test = None if test_images is None else model.check_images(stack_images(test_images), check_size=conv).to(ref)
     task = _HyperTask(model, train, test, batch_size, context_fraction, latent_loss, float(moment_weight), seed)
+    task.data_parallel = bool(data_parallel)
     settings = {
         "batch_size": batch_size, "context_fraction": context_fraction, "moment_weight": float(moment_weight),
         "latent_loss": None if latent_loss is None else getattr(latent_loss, "__qualname__", repr(latent_loss)),
