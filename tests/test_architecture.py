@@ -16,11 +16,11 @@ LAYERS = [
     {"grid", "kernels", "data", "_synthetic", "_image_files"},
     {"fields"},
     {"conditioning"},
-    {"priors", "inverse"},
+    {"priors", "inverse", "generators"},
     {"training"},
     {"analysis", "plots", "_plots_base", "_plots_lam", "_plots_signals"},
     {"experiments"},
-    {"testing", "cli", "_cli_args", "_cli_report", "_cli_study", "_cli_signal", "_cli_fit_set", "_cli_torchrun"},
+    {"testing", "cli", "_cli_args", "_cli_report", "_cli_study", "_cli_signal", "_cli_fit_set", "_cli_torchrun", "_cli_generate", "_cli_listing"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

@@ -26,7 +26,7 @@ def test_create_from_config_rebuilds_equal_field():
 
 def test_all_kinds_exist():
     assert nf.KINDS == (
-        "field", "conditioning", "model", "prior", "operator", "solver", "stopping", "hyper-head", "init",
+        "field", "conditioning", "model", "prior", "operator", "solver", "stopping", "hyper-head", "init", "code-prior",
     )  # fmt: skip
     for kind in nf.KINDS:
         assert isinstance(nf.available(kind), list)

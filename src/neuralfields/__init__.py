@@ -15,7 +15,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-from . import analysis, conditioning, data, errors, experiments, grid, inverse, priors
+from . import analysis, conditioning, data, errors, experiments, generators, grid, inverse, priors
 from ._registry import KINDS, available, create, plugins, register
 from ._history import History
 from .errors import NeuralFieldsError, NonFiniteLossError, PluginWarning
@@ -73,6 +73,7 @@ __all__ = [
     "data",
     "errors",
     "experiments",
+    "generators",
     "grid",
     "inverse",
     "priors",

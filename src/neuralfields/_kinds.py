@@ -14,20 +14,22 @@ from .errors import ConfigError, UnknownNameError
 __all__ = ["KINDS", "base_class", "set_base", "example_config", "set_example", "add_alias"]
 
 KINDS: tuple[str, ...] = (
-    "field", "conditioning", "model", "prior", "operator", "solver", "stopping", "hyper-head", "init",
+    "field", "conditioning", "model", "prior", "operator", "solver", "stopping", "hyper-head", "init", "code-prior",
 )  # fmt: skip
 """The kinds of implementation the registry holds:
 
 - ``"field"``: coordinate networks (:class:`~neuralfields.Field`);
 - ``"conditioning"``: item index -> field inputs (:class:`~neuralfields.conditioning.Conditioning`);
-- ``"model"``: composite models, :class:`~neuralfields.ConditionedField` and :class:`~neuralfields.HyperSiren`
-  (:class:`~neuralfields.conditioning.Model`);
+- ``"model"``: composite models, :class:`~neuralfields.ConditionedField`, :class:`~neuralfields.HyperSiren`
+  and :class:`~neuralfields.generators.FieldGenerator` (:class:`~neuralfields.conditioning.Model`);
 - ``"prior"``: image priors with ``energy(x) -> (B,)`` (:class:`~neuralfields.priors.Prior`);
 - ``"operator"``: linear forward operators with adjoints (:class:`~neuralfields.inverse.Operator`);
 - ``"solver"``: inverse-problem solvers (:class:`~neuralfields.inverse.Solver`);
 - ``"stopping"``: early-stopping rules of the solvers (:class:`~neuralfields.inverse.StoppingRule`);
 - ``"hyper-head"``: heads of a :class:`~neuralfields.HyperSiren` (latent code -> SIREN parameters);
-- ``"init"``: initialisation strategies (:class:`~neuralfields.training.Initialisation`).
+- ``"init"``: initialisation strategies (:class:`~neuralfields.training.Initialisation`);
+- ``"code-prior"``: distributions over codes to sample new fields from
+  (:class:`~neuralfields.generators.CodePrior`).
 """
 
 # Where each kind's base class lives ("module:attribute"), imported on first use so that this low module
@@ -42,6 +44,7 @@ _BASE_HOMES: dict[str, str | None] = {
     "stopping": "neuralfields.inverse.stopping:StoppingRule",
     "hyper-head": "neuralfields.conditioning.hyper_heads:HyperHead",
     "init": "neuralfields.training.init:Initialisation",
+    "code-prior": "neuralfields.generators.code_priors:CodePrior",
 }
 
 _examples: dict[tuple[str, str], dict[str, Any]] = {}

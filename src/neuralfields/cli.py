@@ -9,7 +9,6 @@ run.json --out DIR`` runs it again.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from collections.abc import Sequence
@@ -20,6 +19,8 @@ from . import __version__
 from ._cli_report import print_caveats
 from ._cli_args import add_image_set_arguments, frequency, listing, pixels, positive, seed, shape, size, value_range
 from ._cli_fit_set import add_fit_set_parser
+from ._cli_generate import add_generate_parser
+from ._cli_listing import plugins_command, samples_command
 from ._cli_study import add_init_study_parser
 from ._cli_torchrun import run_command
 from ._files import check_output_folder
@@ -195,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "the groups the index does not name.")  # fmt: skip
     add_fit_set_parser(p)
     p.set_defaults(func=_cmd_fit_set)
+    p = _parser_for(sub, "generate", "generate new images as fields (adversarially and from priors over codes) and judge them",
+                    "Train an adversarial field generator and a HyperSiren with priors over its codes on a labelled image set, "
+                    "judge their samples with a classifier trained on the set (Fréchet distance, classes covered, "
+                    "nearest-neighbour distance) and write a report folder: samples.png, samples_4x.png, interpolation.png, "
+                    "curves.png, frechet.png, the models and metrics.json. DATA needs classes: digits, crops or class folders.")  # fmt: skip
+    add_generate_parser(p)
+    p.set_defaults(func=_cmd_generate)
 
     p = sub.add_parser("render", help="render a saved field at any resolution",
                        description="Render a field saved as .safetensors to a PNG, a .npy array or (a 1-D field) a .wav "
@@ -211,11 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plugins", help="list installed plugins and what they registered",
                        description="List the plugins found through the 'neuralfields.plugins' entry-point group.")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=_cmd_plugins)
+    p.set_defaults(func=plugins_command)
 
     p = sub.add_parser("samples", help="list the bundled sample images", description="List the sample images IMAGE|SAMPLE accepts.")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=_cmd_samples)
+    p.set_defaults(func=samples_command)
     return parser
 
 
@@ -326,6 +334,13 @@ def _cmd_fit_set(args: argparse.Namespace) -> int:
     return fit_set_command(args, recorded, _image_set(args, recorded, DEFAULT_N[1] if args.quick else DEFAULT_N[0]))
 
 
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from ._cli_generate import DEFAULT_N, generate_command
+
+    recorded = _recorded(args)
+    return generate_command(args, recorded, _image_set(args, recorded, DEFAULT_N[1] if args.quick else DEFAULT_N[0]))
+
+
 def _cmd_init_study(args: argparse.Namespace) -> int:
     from ._cli_study import init_study_command
 
@@ -337,34 +352,6 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from ._cli_signal import render_command
 
     return render_command(args)
-
-
-def _cmd_plugins(args: argparse.Namespace) -> int:
-    from . import _registry
-
-    found = _registry.plugins()
-    if args.json:
-        print(json.dumps([p.as_dict() for p in found], indent=2))
-        return 0
-    if not found:
-        print("no plugins installed (packages add them through the 'neuralfields.plugins' entry-point group)")
-    for p in found:
-        what = ", ".join(f"{k}:{n}" for k, n in p.registered) or "nothing"
-        status = f"FAILED ({p.error})" if p.error else f"registered {what}"
-        print(f"{p.name} ({p.distribution} {p.version}): {status}")
-    return 0
-
-
-def _cmd_samples(args: argparse.Namespace) -> int:
-    from . import data
-
-    names = data.sample_names()
-    if args.json:
-        print(json.dumps(names))
-        return 0
-    for name in names:
-        print(f"{name:22s} {data.SAMPLES.get(name, 'procedural test image (always available)')}")
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

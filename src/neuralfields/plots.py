@@ -151,8 +151,10 @@ def plot_curves(
     title: str = "",
     hlines: Mapping[str, float] | None = None,
     logx: bool = False,
+    logy: bool = False,
 ) -> Path:
-    """Named curves ``name -> (x, y)`` on one axis, with optional labelled horizontal reference lines.
+    """Named curves ``name -> (x, y)`` on one axis, with optional labelled horizontal reference lines
+    (``logx``: a linear then logarithmic x axis; ``logy``: a logarithmic y axis).
 
     Example:
         >>> import os, tempfile
@@ -169,6 +171,8 @@ def plot_curves(
     if logx:
         ax.set_xscale("symlog", linthresh=10)
         ax.set_xlim(left=0)
+    if logy:
+        ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)

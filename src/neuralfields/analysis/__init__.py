@@ -1,6 +1,6 @@
 """Analysis of what a field learned: embeddings, similarity, pair selection, interpolation; training curves."""
 
-from .curves import capped_auc, crossover_step, make_triples, steps_to
+from .curves import capped_auc, crossover_step, make_triples, running_mean, steps_to
 from .embeddings import item_embeddings
 from .frequency import FrequencyChoice, frequency_candidates, grid_search, radial_spectrum, spectrum_distance, suggest_frequency
 from .mesh import Mesh, extract_mesh
@@ -8,8 +8,15 @@ from .interpolation import Interpolation, blend_distance, interpolate
 from .places import PLACES
 from .similarity import METRICS, select_pairs, similarity_matrix
 from .upsampling import upsampling_table
+from .sample_quality import FeatureNet, SampleJudge, SampleQuality, class_coverage, frechet_distance, nearest_distances
 
 __all__ = [
+    "SampleJudge",
+    "SampleQuality",
+    "FeatureNet",
+    "frechet_distance",
+    "nearest_distances",
+    "class_coverage",
     "Mesh",
     "extract_mesh",
     "PLACES",
@@ -22,6 +29,7 @@ __all__ = [
     "blend_distance",
     "upsampling_table",
     "capped_auc",
+    "running_mean",
     "crossover_step",
     "steps_to",
     "make_triples",

@@ -12,7 +12,7 @@ from torch import Tensor
 from .._checks import check_positive_int, check_seed, generator
 from ..errors import InvalidDataError
 
-__all__ = ["capped_auc", "crossover_step", "steps_to", "make_triples"]
+__all__ = ["capped_auc", "crossover_step", "steps_to", "make_triples", "running_mean"]
 
 
 def _values(curve: Sequence[float], what: str) -> list[float]:
@@ -22,6 +22,23 @@ def _values(curve: Sequence[float], what: str) -> list[float]:
     if any(math.isnan(v) for v in values):
         raise InvalidDataError(f"{what} holds NaN")
     return values
+
+
+def running_mean(values: Sequence[float], window: int) -> list[float]:
+    """The mean of each value and the ``window - 1`` before it (fewer at the start), to smooth a noisy curve.
+
+    Example:
+        >>> running_mean([1.0, 3.0, 5.0, 7.0], 2)
+        [1.0, 2.0, 4.0, 6.0]
+    """
+    window = check_positive_int("window", window)
+    out, acc = [], 0.0
+    for i, v in enumerate(values):
+        acc += v
+        if i >= window:
+            acc -= values[i - window]
+        out.append(acc / min(i + 1, window))
+    return out
 
 
 def capped_auc(psnr: Sequence[float], cap: float = 60.0) -> float:

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from .._registry import available, config_repr, get, register
-from ..errors import ConfigError, IndexOutOfRangeError, InvalidDataError, ShapeError
-from ..fields.render import from_unit, to_unit
+from .._registry import available, config_repr, register
+from ..errors import ConfigError, InvalidDataError, ShapeError
+from ..fields.render import from_unit
 from ..fields.siren import Siren
 from ..grid import make_grid
 from .._checks import (
@@ -32,6 +32,7 @@ from .._checks import (
     image_size as _image_size,
 )
 from .base import Model
+from .emitter import SirenEmitter, build_head
 from .hyper_encoders import ENCODERS, ConvEncoder, SetEncoder
 from .hyper_heads import HEADS, HyperHead
 
@@ -46,7 +47,7 @@ _EXAMPLE = {"image_size": [8, 8], "channels": 1, "latent_dim": 4, "hidden_featur
 
 
 @register("model", "hyper-siren", example=_EXAMPLE)
-class HyperSiren(Model):
+class HyperSiren(Model, SirenEmitter):
     """A hypernetwork: image -> latent code -> the weights of a SIREN that draws the image.
 
     Encoders (``encoder=``, :mod:`~neuralfields.conditioning.hyper_encoders`): ``"conv"``, a small CNN over
@@ -144,10 +145,7 @@ class HyperSiren(Model):
             )
             enc = ConvEncoder if encoder == "conv" else SetEncoder
             self.encoder = enc(channels, latent_dim, encoder_width)
-            kwargs = {"film_scale": self.film_scale} if head == "film" else {}
-            self.head = get("hyper-head", head)(self.target, latent_dim, self.init_scale, self.rank, **kwargs)
-        if not isinstance(self.head, nn.Module):
-            raise ConfigError(f"the hyper-head {head!r} must build an nn.Module (a HyperHead), got {type(self.head).__name__}")
+            self.head = build_head(head, self.target, latent_dim, self.init_scale, self.rank, self.film_scale)
 
     def _finalize_config(self, config: dict[str, Any]) -> dict[str, Any]:
         return {**config, "image_size": list(self.image_size)}  # an int size is stored as (H, W)
@@ -161,9 +159,6 @@ class HyperSiren(Model):
         gen = torch.Generator().manual_seed(seed)
         images = torch.rand(batch, self.channels, *self.image_size, generator=gen, dtype=ref.dtype)
         return (images.to(ref.device),)
-
-    def _ref(self) -> Tensor:
-        return self.target.layers[0].weight
 
     # ---- encoding ---------------------------------------------------------------------------
     def check_images(self, images: Any, check_size: bool = True) -> Tensor:
@@ -265,70 +260,6 @@ class HyperSiren(Model):
         values = torch.gather(images.reshape(b, c, -1).transpose(1, 2), 1, idx[..., None].expand(-1, -1, c))
         return grid[idx], values
 
-    # ---- decoding ---------------------------------------------------------------------------
-    def _check_latent(self, latent: Any) -> Tensor:
-        latent = _check_float_tensor("latent", latent)
-        if latent.dim() != 2 or latent.shape[1] != self.latent_dim:
-            raise ShapeError(f"latent codes must have shape (B, {self.latent_dim}), got {tuple(latent.shape)}")
-        return latent
-
-    def weights(self, latent: Tensor) -> dict[str, Tensor]:
-        """The emitted SIREN parameters of each item.
-
-        Args:
-            latent: ``(B, latent_dim)``.
-
-        Returns:
-            Dict name -> ``(B, *shape)`` with the names and shapes of ``target.batch_parameters(B)``, for
-            ``target.forward_batched(params, coords)``.
-        """
-        return self.head(self._check_latent(latent), self.target)
-
-    def _values(self, params: dict[str, Tensor], shape: tuple[int, int], chunk_size: int) -> Tensor:
-        """Field values ``(B, C, H, W)`` on the [-1, 1] scale of the emitted SIRENs on a grid of ``shape``."""
-        b = next(iter(params.values())).shape[0]
-        ref = self._ref()
-        coords = make_grid(shape, device=ref.device, dtype=ref.dtype).reshape(-1, 2)
-        step = max(1, chunk_size)
-        outs = [
-            self.target.forward_batched(params, coords[s : s + step].unsqueeze(0).expand(b, -1, -1))
-            for s in range(0, coords.shape[0], step)
-        ]
-        return torch.cat(outs, dim=1).transpose(1, 2).reshape(b, self.channels, *shape)
-
-    def field_values(self, latent: Tensor, shape: Sequence[int] | None = None, *, chunk_size: int = 1 << 30) -> Tensor:
-        """The emitted SIRENs' raw values on the fields' [-1, 1] scale (what training losses compare).
-
-        Args:
-            latent: ``(B, latent_dim)``.
-            shape: ``(H', W')`` to evaluate at (default ``image_size``).
-            chunk_size: coordinates per item evaluated at once (default: all at once).
-
-        Returns:
-            ``(B, C, H', W')``, unclamped.
-        """
-        size = self.image_size if shape is None else _image_size(shape)
-        if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
-            raise ConfigError(f"chunk_size must be a positive int, got {chunk_size!r}")
-        return self._values(self.weights(latent), size, chunk_size)
-
-    def decode(
-        self, latent: Tensor, shape: Sequence[int] | None = None, *, clamp: bool = True, chunk_size: int = 16384
-    ) -> Tensor:
-        """Render the SIRENs of latent codes at any resolution.
-
-        Args:
-            latent: ``(B, latent_dim)``.
-            shape: ``(H', W')`` to render at (default ``image_size``): the same square at any resolution.
-            clamp: clamp to [0, 1].
-            chunk_size: coordinates per item evaluated at once.
-
-        Returns:
-            Images ``(B, C, H', W')`` on the [0, 1] scale.
-        """
-        out = to_unit(self.field_values(latent, shape, chunk_size=chunk_size))
-        return out.clamp(0.0, 1.0) if clamp else out
-
     def forward(self, images: Tensor, *, clamp: bool = True) -> Tensor:
         """Reconstruct images at their resolution: ``(B, C, H, W)`` in [0, 1] -> ``(B, C, H, W)`` in [0, 1]."""
         latent = self.encode(images)
@@ -371,10 +302,4 @@ class HyperSiren(Model):
             index: which item.
         """
         x = _check_float_tensor("latent_or_images", latent_or_images)
-        latent = self.encode(x) if x.dim() == 4 else self._check_latent(x)
-        b = latent.shape[0]
-        if not isinstance(index, int) or isinstance(index, bool) or not -b <= index < b:
-            raise IndexOutOfRangeError(f"index {index!r} is out of range for a batch of {b} items")
-        siren = self.target.unbatch(self.weights(latent), index % b)
-        assert isinstance(siren, Siren)
-        return siren
+        return self.export_code(self.encode(x) if x.dim() == 4 else x, index)

@@ -2,6 +2,7 @@
 
 from .fit import FitConfig, fit_image
 from .fit_set import FieldSet, FitSetConfig, fit_set
+from .generate import GenerateConfig, generate
 from .fit_signal import fit_signal, load_array
 from .hyper import HyperTrainConfig, hyper_train
 from .init_study import InitStudyConfig, init_study
@@ -15,6 +16,8 @@ __all__ = [
     "FitSetConfig",
     "fit_set",
     "FieldSet",
+    "GenerateConfig",
+    "generate",
     "fit_signal",
     "load_array",
     "MemorizeConfig",

@@ -17,7 +17,7 @@ from torch import Tensor
 from .._checks import check_positive_int
 from .._json import finite
 from .._registry import available
-from ..analysis import blend_distance
+from ..analysis import blend_distance, running_mean
 from ..conditioning import HEADS, LATENTS, HyperSiren
 from ..data import resize
 from ..errors import ConfigError, FileFormatError, InvalidDataError, UnknownNameError
@@ -162,16 +162,6 @@ def _set_psnr(model: HyperSiren, images: Tensor, batch_size: int) -> float:
     return psnr_of_mse(total / images.numel())
 
 
-def _running_mean(values: list[float], window: int) -> list[float]:
-    out, acc = [], 0.0
-    for i, v in enumerate(values):
-        acc += v
-        if i >= window:
-            acc -= values[i - window]
-        out.append(acc / min(i + 1, window))
-    return out
-
-
 def _model(cfg: HyperTrainConfig, shape: tuple[int, int], channels: int, head: str, encoder: str, latent: str) -> HyperSiren:
     return HyperSiren(
         shape, channels, latent_dim=cfg.latent_dim, encoder=encoder, head=head, rank=cfg.rank,
@@ -308,7 +298,7 @@ def hyper_train(
     window = max(1, cfg.steps // 50)
     curves = {}
     for head, res in results.items():
-        curves[f"{head}: train (batch, mean of {window})"] = (range(1, res.steps + 1), _running_mean(res.train_psnr, window))
+        curves[f"{head}: train (batch, mean of {window})"] = (range(1, res.steps + 1), running_mean(res.train_psnr, window))
         curves[f"{head}: test"] = (res.test_step, res.test_psnr)
     plot_curves(curves, out / "curves.png", xlabel="step",
                 title=f"HyperSiren heads ({cfg.encoder} encoder): {len(train)} train, {len(test)} test images {h}x{w}")  # fmt: skip

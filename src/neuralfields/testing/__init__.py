@@ -13,6 +13,7 @@ implementation and which a plugin's tests import to run the very same checks on 
   :func:`check_stopping`;
 - :mod:`neuralfields.testing.heads`: kind ``"hyper-head"``, :func:`check_hyper_head`;
 - :mod:`neuralfields.testing.inits`: kind ``"init"``, :func:`check_init`;
+- :mod:`neuralfields.testing.code_priors`: kind ``"code-prior"``, :func:`check_code_prior`;
 - :mod:`neuralfields.testing.registry`: any kind, by registered name: :func:`check_registered`,
   :func:`parametrize_registered`, :func:`contract_checks`.
 
@@ -34,6 +35,7 @@ Example:
 """
 
 from ._common import ContractFailure
+from .code_priors import check_code_prior
 from .conditioning import check_conditioning, check_model
 from .fields import check_field
 from .heads import check_hyper_head
@@ -58,4 +60,5 @@ __all__ = [
     "check_stopping",
     "check_hyper_head",
     "check_init",
+    "check_code_prior",
 ]

@@ -8,6 +8,7 @@ from typing import Any
 from .. import _registry
 from ..errors import UnknownNameError
 from ._common import Suite
+from .code_priors import CODE_PRIOR_SUITE
 from .conditioning import CONDITIONING_SUITE, MODEL_SUITE
 from .fields import FIELD_SUITE
 from .heads import HYPER_HEAD_SUITE
@@ -29,6 +30,7 @@ SUITES: Mapping[str, Suite] = {
     "stopping": STOPPING_SUITE,
     "hyper-head": HYPER_HEAD_SUITE,
     "init": INIT_SUITE,
+    "code-prior": CODE_PRIOR_SUITE,
 }
 """The contract suite of every registry kind."""
 

@@ -16,6 +16,9 @@ from .tensorboard import TensorBoardLogger
 from .step import CPU_CHUNK_SIZE, accumulate_mse_grad, mse_backward, register_mse_step
 from .autoencoder import AutoEncoderFitResult, train_autoencoder
 from .hyper import HyperFitResult, fit_hyper
+from .adversarial import FieldGeneratorResult, train_field_generator
+from .classifier import train_classifier
+from .code_prior import CodePriorFit, fit_code_prior
 from .meta import MetaLearnResult, meta_learn
 from .shared_encoder import SharedEncoderResult, train_shared_encoder
 from .derivatives import coordinate_gradient, image_gradient, image_laplacian, laplacian
@@ -23,6 +26,11 @@ from .supervision import SDF_WEIGHTS, PoissonResult, SDFResult, fit_poisson, fit
 
 __all__ = [
     "fit",
+    "fit_code_prior",
+    "CodePriorFit",
+    "train_classifier",
+    "train_field_generator",
+    "FieldGeneratorResult",
     "StopAtPlateau",
     "training_health",
     "fit_sdf",
