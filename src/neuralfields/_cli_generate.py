@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._cli_args import add_image_set_arguments, csv, positive
+from ._cli_args import add_image_set_arguments, csv, listing, positive
+from ._registry import available
 
 __all__ = ["add_generate_parser", "generate_command", "DEFAULT_N"]
 
@@ -24,9 +25,11 @@ def add_generate_parser(p: argparse.ArgumentParser) -> None:
                    help=f"adversarial training steps (default: {cfg.gan_steps}; {quick.gan_steps} with --quick)")  # fmt: skip
     p.add_argument("--hyper-steps", type=positive, default=None,
                    help=f"HyperSiren training steps (default: {cfg.hyper_steps}; {quick.hyper_steps} with --quick)")  # fmt: skip
-    p.add_argument("--head", type=str, default=cfg.head, help=f"the adversarial generator's hyper-head (default: {cfg.head})")
+    p.add_argument("--head", type=str, default=cfg.head,
+                   help=f"the adversarial generator's hyper-head: {listing(available('hyper-head'))} (default: {cfg.head})")  # fmt: skip
     p.add_argument("--priors", type=str, default=",".join(cfg.priors),
-                   help=f"comma-separated code priors to fit to the HyperSiren's codes (default: {','.join(cfg.priors)})")  # fmt: skip
+                   help=f"comma-separated code priors to fit to the HyperSiren's codes: {listing(available('code-prior'))} "
+                   f"(default: {','.join(cfg.priors)})")  # fmt: skip
     p.add_argument("--quick", action="store_true", help="fewer steps, for 2 CPU cores (about two minutes on the digits)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
