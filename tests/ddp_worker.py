@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 import neuralfields as nf
-from neuralfields._dist import all_gather_objects, init_from_env, rank_and_world
+from neuralfields._dist import all_gather_objects, end_group, init_from_env, rank_and_world
 from neuralfields.priors import moment_matching_loss
 
 STEPS = 16
@@ -75,8 +75,7 @@ def main(folder: str) -> None:
     rank, world = rank_and_world()
     if rank == 0:
         torch.save({"result": result, "same_on_every_rank": same, "world": world}, folder_path / "ddp.pt")
-    if started:
-        torch.distributed.destroy_process_group()
+    end_group(started)
 
 
 if __name__ == "__main__":

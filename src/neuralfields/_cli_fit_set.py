@@ -32,16 +32,15 @@ def add_fit_set_parser(p: argparse.ArgumentParser) -> None:
 
 def fit_set_command(args: argparse.Namespace, recorded: Any, image_set: tuple[Any, Any, dict[str, Any]]) -> int:
     """``neuralfields fit-set``; under ``torchrun`` every process runs it and the groups are shared out."""
-    import torch.distributed as dist
+    from ._dist import end_group, init_from_env
 
-    from ._dist import init_from_env
-
-    started = init_from_env()
+    started, clean = init_from_env(), False
     try:
-        return _fit_set(args, recorded, image_set)
+        status = _fit_set(args, recorded, image_set)
+        clean = True
+        return status
     finally:
-        if started:
-            dist.destroy_process_group()
+        end_group(started, clean)
 
 
 def _fit_set(args: argparse.Namespace, recorded: Any, image_set: tuple[Any, Any, dict[str, Any]]) -> int:

@@ -36,22 +36,22 @@ def run_command(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"{args.command} runs in one process; under torchrun use fit-set or one of {', '.join(DATA_PARALLEL_COMMANDS)}"
         )
-    import torch.distributed as dist
+    from ._dist import end_group, init_from_env, is_main
 
-    from ._dist import init_from_env, is_main
-
-    started = init_from_env()
+    started, clean = init_from_env(), False
     scratch = None
     try:
         if is_main():
-            return int(args.func(args))
-        scratch = tempfile.mkdtemp(prefix="neuralfields-rank-")
-        args.out, args.no_progress = scratch, True
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # rank 0 shows them
-            return int(args.func(args))
+            status = int(args.func(args))
+        else:
+            scratch = tempfile.mkdtemp(prefix="neuralfields-rank-")
+            args.out, args.no_progress = scratch, True
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # rank 0 shows them
+                status = int(args.func(args))
+        clean = True
+        return status
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-        if started:
-            dist.destroy_process_group()
+        end_group(started, clean)

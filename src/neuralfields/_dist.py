@@ -12,7 +12,7 @@ import torch.distributed as dist
 from torch import Tensor
 
 __all__ = [
-    "rank_and_world", "init_from_env", "all_gather_objects", "barrier", "is_main", "shard", "gather_rows",
+    "rank_and_world", "init_from_env", "end_group", "all_gather_objects", "barrier", "is_main", "shard", "gather_rows",
     "all_reduce_sum_", "any_rank", "broadcast_from_main",
 ]
 
@@ -48,6 +48,17 @@ def init_from_env() -> bool:
         backend = "cpu:gloo,cuda:nccl"  # the command line trains on the CPU; tensors on a GPU go through NCCL
     dist.init_process_group(backend)
     return True
+
+
+def end_group(started: bool, clean: bool = True) -> None:
+    """End the process group this process started (:func:`init_from_env` returned ``True``): after a
+    barrier when the run ended cleanly, so that no process tears its connections down while another still
+    talks to it; nothing when ``started`` is false."""
+    if not started:
+        return
+    if clean:
+        barrier()
+    dist.destroy_process_group()
 
 
 def all_gather_objects(obj: Any) -> list[Any]:
