@@ -189,10 +189,11 @@ class SampleJudge:
         if images.shape[1:] != self.train_images.shape[1:]:
             raise ShapeError(f"images of shape {tuple(images.shape[1:])} cannot be judged against {tuple(self.train_images.shape[1:])}")
         images = images.to(self.train_images.device, self.train_images.dtype).clamp(0.0, 1.0)
-        probs = torch.cat([self.net(x).softmax(1) for x in images.split(512)])
+        features = self.features(images)  # the network's body once: its features give the logits too
+        probs = self.net.classify(features).softmax(1)
         predicted = probs.argmax(1)
         return SampleQuality(
-            frechet=frechet_distance(self.features(images), self.train_features),
+            frechet=frechet_distance(features, self.train_features),
             coverage=class_coverage(predicted, self.num_classes),
             confidence=float(probs.max(1).values.mean()),
             nn_distance=float(nearest_distances(images, self.train_images).mean()),

@@ -68,7 +68,7 @@ class _AutoEncoderTask(Task):
         self, model: AutoEncoder, images: Tensor, test: Tensor | None, batch_size: int, moment_weight: float,
         moments: Mapping[str, float] | None, seed: int,
     ) -> None:  # fmt: skip
-        self.model, self.data_parallel = model, True
+        self.model = model
         self.shape = tuple(images.shape[-2:])
         self.images, self.test = images, test
         self.moment_weight, self.moments = moment_weight, moments

@@ -93,7 +93,7 @@ class _DatasetTask(Task):
         param = next(field.parameters())
         device, dtype = param.device, param.dtype
         n, c, h, w = data.shape
-        self.model, self.shape, self.data_parallel = field, (h, w), True
+        self.model, self.shape = field, (h, w)
         self.data, self.masks_2d, self.seed, self.augment, self.loss = data, masks_2d, seed, augment, loss
         self.coords = make_grid((h, w), device=device, dtype=dtype).reshape(-1, 2)  # (P, 2)
         self.values = from_unit(data.to(device, dtype)).reshape(n, c, -1).transpose(1, 2)  # (N, P, C)

@@ -99,7 +99,7 @@ class _HyperTask(Task):
         self, model: HyperSiren, train: Tensor, test: Tensor | None, batch_size: int, context_fraction: float | None,
         latent_loss: Callable[[Tensor], Tensor] | None, moment_weight: float, seed: int,
     ) -> None:  # fmt: skip
-        self.model, self.data_parallel = model, True
+        self.model = model
         self.shape = tuple(train.shape[-2:])
         self.train, self.test = train, test
         self.batch_size, self.context_fraction, self.seed = batch_size, context_fraction, seed
